@@ -1,0 +1,67 @@
+# tvmkafka: build, test and run.  `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+KAFKA_PORT ?= 19092
+KAFKA := deploy/kafka-local/kafka.sh
+WITH_BROKER := deploy/kafka-local/with-broker.sh
+CACHE := .cache
+VENV := $(CACHE)/venv
+PYTHON := $(abspath $(VENV))/bin/python
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.buildVersion=$(VERSION)
+TEST_TIMEOUT ?= 40m
+FUZZTIME ?= 20s
+
+export KAFKA_PORT
+export TVMKAFKA_TEST_PYTHON := $(PYTHON)
+
+.PHONY: help build test test-short deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/tvmkafka
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tvmkafka ./cmd/tvmkafka
+
+test: deps ## vet, then every test with -race, against a real Kafka broker (started and stopped as needed)
+	$(GO) vet ./...
+	$(WITH_BROKER) $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+test-short: ## unit tests only: no broker, no Python
+	$(GO) test -short ./...
+
+deps: go-deps kafka-jars py-deps ## fetch everything the tests need (cached)
+
+go-deps:
+	$(GO) mod download
+
+kafka-jars: ## fetch the broker jars from Maven Central into .cache/kafka
+	$(KAFKA) fetch
+
+py-deps: $(VENV)/.installed ## Python cross-check tools (pyTenable, fastavro, confluent-kafka) in .cache/venv
+
+$(VENV)/.installed: .ci/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r .ci/requirements.txt
+	touch $@
+
+kafka-up: ## start a single-node Kafka (KRaft) on 127.0.0.1:$(KAFKA_PORT); returns when it accepts clients
+	$(KAFKA) up
+
+kafka-down: ## stop the broker started by kafka-up
+	$(KAFKA) down
+
+kafka-logs: ## tail of the broker log
+	$(KAFKA) logs 100
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; done
+
+bench: ## micro-benchmarks (no network)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean: ## remove build output and local caches (broker jars, virtualenv)
+	rm -rf bin $(CACHE)

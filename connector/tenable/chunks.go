@@ -1,0 +1,131 @@
+package tenable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// RecordFunc receives one record of a chunk or page as raw JSON. The slice is only
+// valid during the call: copy it to keep it.
+type RecordFunc func(record []byte) error
+
+// maxChunkAttempts bounds how often one chunk is downloaded again after its body
+// broke off or did not parse (pyTenable allows four attempts as well).
+const maxChunkAttempts = 4
+
+// errTruncatedChunk marks a chunk body that ended before its closing bracket.
+var errTruncatedChunk = errors.New("chunk body ended early")
+
+// recordFuncError carries an error returned by the caller's RecordFunc, which is
+// never retried.
+type recordFuncError struct{ err error }
+
+func (e *recordFuncError) Error() string { return e.err.Error() }
+func (e *recordFuncError) Unwrap() error { return e.err }
+
+// DecodeChunk reads a JSON array from r one element at a time and hands each to fn,
+// so a chunk is never held in memory whole. The first skip elements are read but
+// not handed over (used to resume a download that broke off). It returns the number
+// of elements read, skipped ones included. The Content-Type of the body does not
+// matter: Tenable labels JSON chunks application/octet-stream.
+func DecodeChunk(r io.Reader, skip int, fn RecordFunc) (int, error) {
+	return decodeArray(jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)), skip, fn)
+}
+
+// decodeArray walks the JSON array at the decoder's position.
+func decodeArray(dec *jsontext.Decoder, skip int, fn RecordFunc) (int, error) {
+	if err := expectDelim(dec, '['); err != nil {
+		return 0, err
+	}
+	n := 0
+	for dec.PeekKind() != ']' {
+		v, err := dec.ReadValue()
+		if err != nil {
+			return n, chunkReadError(err)
+		}
+		n++
+		if n <= skip {
+			continue
+		}
+		if err := fn(v); err != nil {
+			return n, &recordFuncError{err: err}
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil { // the closing bracket
+		return n, chunkReadError(err)
+	}
+	return n, nil
+}
+
+// chunkReadError keeps the cause of a broken body visible: a cut-off stream ends in
+// io.ErrUnexpectedEOF (retryable); bytes that are not JSON are reported as such.
+func chunkReadError(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %w", errTruncatedChunk, err)
+	}
+	var syntaxErr *jsontext.SyntacticError
+	if errors.As(err, &syntaxErr) {
+		return fmt.Errorf("chunk body is not valid JSON: %w", err)
+	}
+	return fmt.Errorf("read chunk body: %w", err) // a stalled or reset connection
+
+}
+
+// DownloadChunk streams one chunk of an export and calls fn for each record. When
+// the body breaks off or does not parse, the chunk is fetched again (a chunk never
+// changes once created) and the records already handed to fn are skipped, so fn
+// sees every record exactly once. It returns the number of records.
+//
+// A 404 means the chunk expired (or never existed) and yields ErrChunkExpired.
+func (c *Client) DownloadChunk(ctx context.Context, kind ExportKind, uuid string, chunk int, fn RecordFunc) (int, error) {
+	path := chunkPath(kind, uuid, chunk)
+	delivered := 0
+	var lastErr error
+	for attempt := 1; attempt <= maxChunkAttempts; attempt++ {
+		resp, err := c.do(ctx, call{method: http.MethodGet, path: path, stream: true})
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return delivered, fmt.Errorf("chunk %d of %s export %s: %w: %w", chunk, kind, uuid, ErrChunkExpired, err)
+			}
+			return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, err)
+		}
+		n, err := DecodeChunk(resp.Body, delivered, fn)
+		_ = resp.Body.Close()
+		if n > delivered {
+			delivered = n
+		}
+		if err == nil {
+			if n < delivered {
+				return delivered, fmt.Errorf("chunk %d of %s export %s: %d records on attempt %d, %d before: the chunk changed", chunk, kind, uuid, n, attempt, delivered)
+			}
+			return n, nil
+		}
+		var fnErr *recordFuncError
+		if errors.As(err, &fnErr) {
+			return delivered, fnErr.err
+		}
+		if ctx.Err() != nil {
+			return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, ctx.Err())
+		}
+		lastErr = err
+		if attempt == maxChunkAttempts {
+			break
+		}
+		wait := c.cfg.RetryInitial << (attempt - 1)
+		c.log.LogAttrs(ctx, slog.LevelWarn, "chunk download broke off, fetching it again",
+			slog.String("kind", string(kind)), slog.String("export_uuid", uuid), slog.Int("chunk", chunk),
+			slog.Int("records_so_far", delivered), slog.Int("attempt", attempt), slog.Duration("wait", wait),
+			slog.String("error", err.Error()))
+		if err := sleep(ctx, c.cfg.Clock, min(wait, 30*time.Second)); err != nil {
+			return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, err)
+		}
+	}
+	return delivered, fmt.Errorf("chunk %d of %s export %s: unreadable after %d attempts: %w", chunk, kind, uuid, maxChunkAttempts, lastErr)
+}

@@ -1,0 +1,426 @@
+package tenable
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// recorded reads the payload of a recorded sample in testdata/recorded.
+func recorded(t testing.TB, name string) jsontext.Value {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "recorded", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Payload jsontext.Value `json:"payload"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return f.Payload
+}
+
+func TestDecodeRecordedChunks(t *testing.T) {
+	tests := []struct {
+		file  string
+		n     int
+		check func(t *testing.T, records []jsontext.Value)
+	}{
+		{"j1-vuln-export-records-2022.json", 2, func(t *testing.T, rs []jsontext.Value) {
+			v := mustDecode[Vuln](t, rs[0])
+			if v.Asset.UUID != "e6782de6-e520-4fa8-8ca9-49286d7fca2a" || v.Plugin.ID != 159106 || v.Plugin.CVSS3BaseScore == nil || *v.Plugin.CVSS3BaseScore != 9.8 {
+				t.Errorf("vuln fields: %+v", v.Plugin)
+			}
+			if v.Indexed.IsZero() || v.Indexed.Year() != 2022 { // an ISO string here
+				t.Errorf("indexed = %v", v.Indexed)
+			}
+			if v.Plugin.VPR == nil || v.Plugin.VPR.Score == nil || *v.Plugin.VPR.Score != 7.4 {
+				t.Errorf("vpr = %+v", v.Plugin.VPR)
+			}
+		}},
+		{"pytenable-cassette-vuln-export-records-2018.json", 3, func(t *testing.T, rs []jsontext.Value) {
+			states := map[string]int{}
+			for _, r := range rs {
+				v := mustDecode[Vuln](t, r)
+				states[v.State]++
+				if v.State == "REOPENED" && v.LastFixed.Year() != 2018 {
+					t.Errorf("the reopened finding keeps its last_fixed, got %v", v.LastFixed)
+				}
+			}
+			if states["OPEN"] != 2 || states["REOPENED"] != 1 {
+				t.Errorf("states %v, want 2 OPEN and 1 REOPENED", states)
+			}
+		}},
+		{"openapi-vuln-export-chunk-example.json", -1, func(t *testing.T, rs []jsontext.Value) {
+			v := mustDecode[Vuln](t, rs[0])
+			if v.FindingID == "" || v.Indexed.IsZero() {
+				t.Errorf("finding_id %q indexed %v", v.FindingID, v.Indexed)
+			}
+		}},
+		{"j1-asset-export-v1-records-2022.json", 2, func(t *testing.T, rs []jsontext.Value) {
+			a := mustDecode[Asset](t, rs[0])
+			if a.ID == "" || len(a.Sources) == 0 || a.CreatedAt.IsZero() {
+				t.Errorf("asset: %+v", a)
+			}
+		}},
+		{"pytenable-cassette-asset-export-v1-records-2018.json", 3, func(t *testing.T, rs []jsontext.Value) {
+			for _, r := range rs {
+				if a := mustDecode[Asset](t, r); a.ID == "" {
+					t.Error("asset without id")
+				}
+			}
+		}},
+		{"openapi-asset-export-v1-chunk-example.json", -1, nil},
+		{"openapi-asset-export-v2-chunk-example.json", -1, nil},
+		{"openapi-compliance-export-chunk-example.json", -1, func(t *testing.T, rs []jsontext.Value) {
+			c := mustDecode[ComplianceFinding](t, rs[0])
+			if c.AssetUUID == "" || c.CheckID == "" || c.LastSeen.IsZero() {
+				t.Errorf("compliance: %+v", c)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			payload := recorded(t, tt.file)
+			var records []jsontext.Value
+			n, err := DecodeChunk(bytes.NewReader(payload), 0, func(r []byte) error {
+				records = append(records, bytes.Clone(r))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != len(records) || (tt.n >= 0 && n != tt.n) || n == 0 {
+				t.Fatalf("decoded %d records (%d handed over), want %d", n, len(records), tt.n)
+			}
+			if tt.check != nil {
+				tt.check(t, records)
+			}
+		})
+	}
+}
+
+func mustDecode[T any](t *testing.T, raw []byte) T {
+	t.Helper()
+	v, err := Decode[T](raw)
+	if err != nil {
+		t.Fatalf("decode %T: %v", v, err)
+	}
+	return v
+}
+
+func TestTolerantScalars(t *testing.T) {
+	type rec struct {
+		T Time   `json:"t"`
+		F *Float `json:"f"`
+		I Int    `json:"i"`
+	}
+	want := time.Date(2022, 5, 28, 15, 12, 3, 336000000, time.UTC)
+	tests := []struct {
+		in     string
+		wantT  time.Time
+		wantF  float64
+		wantI  int64
+		hasErr bool
+	}{
+		{`{"t":"2022-05-28T15:12:03.336Z","f":9,"i":4}`, want, 9, 4, false},
+		{`{"t":1653750723.336,"f":9.8,"i":4.0}`, want, 9.8, 4, false},
+		{`{"t":1653750723336,"f":"7.5","i":"4"}`, want, 7.5, 4, false},
+		{`{"t":null,"f":null,"i":null}`, time.Time{}, 0, 0, false},
+		{`{"t":"2022-05-28"}`, time.Date(2022, 5, 28, 0, 0, 0, 0, time.UTC), 0, 0, false},
+		{`{"t":"2022/05/28"}`, time.Date(2022, 5, 28, 0, 0, 0, 0, time.UTC), 0, 0, false},
+		{`{"i":4.5}`, time.Time{}, 0, 0, true},
+		{`{"t":"yesterday"}`, time.Time{}, 0, 0, true},
+	}
+	for _, tt := range tests {
+		r, err := Decode[rec]([]byte(tt.in))
+		if tt.hasErr {
+			if err == nil {
+				t.Errorf("%s: want an error", tt.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.in, err)
+			continue
+		}
+		if !r.T.Equal(tt.wantT) {
+			t.Errorf("%s: time %v, want %v", tt.in, r.T.Time, tt.wantT)
+		}
+		if tt.wantF != 0 && (r.F == nil || float64(*r.F) != tt.wantF) {
+			t.Errorf("%s: float %v, want %v", tt.in, r.F, tt.wantF)
+		}
+		if int64(r.I) != tt.wantI {
+			t.Errorf("%s: int %d, want %d", tt.in, r.I, tt.wantI)
+		}
+	}
+}
+
+func TestDecodeChunkErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		body      string
+		wantN     int
+		truncated bool
+	}{
+		{"empty array", `[]`, 0, false},
+		{"cut inside a record", `[{"a":1},{"b":`, 1, true},
+		{"cut between records", `[{"a":1},`, 1, true},
+		{"cut before the bracket", `[{"a":1}`, 1, true},
+		{"empty body", ``, 0, true},
+		{"not an array", `{"a":1}`, 0, false},
+		{"garbage", `[{"a":1},nope]`, 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := DecodeChunk(strings.NewReader(tt.body), 0, func([]byte) error { return nil })
+			if n != tt.wantN {
+				t.Errorf("n = %d, want %d", n, tt.wantN)
+			}
+			if tt.body == "[]" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if got := errors.Is(err, errTruncatedChunk); got != tt.truncated {
+				t.Errorf("truncated = %v, want %v (%v)", got, tt.truncated, err)
+			}
+		})
+	}
+}
+
+// TestDownloadChunkResumesAfterTruncation cuts the body mid-record twice: every
+// record reaches the callback exactly once, in order.
+func TestDownloadChunkResumesAfterTruncation(t *testing.T) {
+	var body bytes.Buffer
+	body.WriteString("[")
+	for i := range 50 {
+		if i > 0 {
+			body.WriteString(",")
+		}
+		fmt.Fprintf(&body, `{"n":%d,"pad":"%s"}`, i, strings.Repeat("x", 100))
+	}
+	body.WriteString("]")
+	full := body.Bytes()
+	cuts := []int{len(full) / 5, len(full) / 2}
+	var attempts atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		i := int(attempts.Add(1)) - 1
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if i < len(cuts) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(full)))
+			_, _ = w.Write(full[:cuts[i]]) // the connection closes short of Content-Length
+			return
+		}
+		_, _ = w.Write(full)
+	})
+	c, _, logs := newTestClient(t, srv.URL)
+	var seen []int
+	n, err := c.DownloadChunk(context.Background(), ExportVulns, "e", 3, func(rec []byte) error {
+		var v struct {
+			N int `json:"n"`
+		}
+		if err := json.Unmarshal(rec, &v); err != nil {
+			return err
+		}
+		seen = append(seen, v.N)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 50 || len(seen) != 50 {
+		t.Fatalf("n = %d, records %d, want 50", n, len(seen))
+	}
+	for i, v := range seen {
+		if v != i {
+			t.Fatalf("record %d is %d: a record was repeated or skipped", i, v)
+		}
+	}
+	if attempts.Load() != 3 || !strings.Contains(logs.String(), "broke off") {
+		t.Errorf("attempts %d, want 3 with the retries logged", attempts.Load())
+	}
+}
+
+func TestDownloadChunkFailures(t *testing.T) {
+	boom := errors.New("consumer refused")
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		fn      RecordFunc
+		wantIs  error
+		wantMsg string
+	}{
+		{
+			name:    "404 means expired",
+			handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 404, `{"message":"not found"}`) },
+			wantIs:  ErrChunkExpired,
+		},
+		{
+			name:    "always truncated gives up",
+			handler: func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Length", "100"); fmt.Fprint(w, `[{"a":1},`) },
+			wantIs:  errTruncatedChunk,
+			wantMsg: "unreadable after 4 attempts",
+		},
+		{
+			name:    "callback error is returned, not retried",
+			handler: func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `[{"a":1},{"a":2}]`) },
+			fn:      func([]byte) error { return boom },
+			wantIs:  boom,
+		},
+		{
+			name:    "400 chunk not ready is permanent",
+			handler: func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 400, `{"message":"chunk not ready"}`) },
+			wantMsg: "chunk not ready",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) { requests.Add(1); tt.handler(w, r) })
+			c, _, _ := newTestClient(t, srv.URL)
+			fn := tt.fn
+			if fn == nil {
+				fn = func([]byte) error { return nil }
+			}
+			_, err := c.DownloadChunk(context.Background(), ExportVulns, "e", 1, fn)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("error %v does not match %v", err, tt.wantIs)
+			}
+			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q does not mention %q", err, tt.wantMsg)
+			}
+			if tt.wantIs == boom && requests.Load() != 1 {
+				t.Errorf("a callback error must not trigger a new download, got %d requests", requests.Load())
+			}
+		})
+	}
+}
+
+func TestListPluginsPages(t *testing.T) {
+	realPage := recorded(t, "pytenable-cassette-plugins-list-page.json")
+	var page struct {
+		Data struct {
+			Details []jsontext.Value `json:"plugin_details"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(realPage, &page); err != nil {
+		t.Fatal(err)
+	}
+	all := page.Data.Details // 10 real plugins, served 4 per page
+	const size = 4
+	var queries []string
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.RawQuery)
+		p, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		lo, hi := min((p-1)*size, len(all)), min(p*size, len(all))
+		items := make([]string, 0, size)
+		for _, it := range all[lo:hi] {
+			items = append(items, string(it))
+		}
+		// total_count first on odd pages, last on even ones: member order must not matter.
+		if p%2 == 1 {
+			fmt.Fprintf(w, `{"total_count":%d,"size":%d,"data":{"plugin_details":[%s]},"params":{"page":%d}}`, len(all), size, strings.Join(items, ","), p)
+		} else {
+			fmt.Fprintf(w, `{"data":{"plugin_details":[%s]},"size":%d,"params":{"page":%d},"total_count":%d}`, strings.Join(items, ","), size, p, len(all))
+		}
+	})
+	c, _, _ := newTestClient(t, srv.URL)
+	var ids []int64
+	var pages []PluginPage
+	n, err := c.ListPlugins(context.Background(), PluginListOptions{
+		LastUpdated: time.Date(2019, 1, 1, 15, 0, 0, 0, time.UTC), Size: size,
+		OnPage: func(p PluginPage) { pages = append(pages, p) },
+	}, func(rec []byte) error {
+		p, err := Decode[Plugin](rec)
+		if err != nil {
+			return err
+		}
+		if p.Attributes.PluginModificationDate.IsZero() {
+			t.Errorf("plugin %d without modification date", p.ID)
+		}
+		ids = append(ids, int64(p.ID))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 || len(ids) != 10 || len(pages) != 3 || pages[2].Seen != 10 || pages[2].Records != 2 {
+		t.Fatalf("n %d, ids %d, pages %+v", n, len(ids), pages)
+	}
+	if ids[0] != 32 {
+		t.Errorf("first plugin %d, want 32", ids[0])
+	}
+	if want := "last_updated=2019-01-01&page=1&size=4"; queries[0] != want {
+		t.Errorf("query %q, want %q", queries[0], want)
+	}
+}
+
+func TestListPluginsRejectsBadPageSize(t *testing.T) {
+	c, _, _ := newTestClient(t, "http://127.0.0.1:1")
+	if _, err := c.ListPlugins(context.Background(), PluginListOptions{Size: 10001}, func([]byte) error { return nil }); err == nil {
+		t.Fatal("want an error for a page size over 10000")
+	}
+}
+
+func TestImportAssets(t *testing.T) {
+	var got ImportRequest
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/import/assets":
+			if err := json.UnmarshalRead(r.Body, &got); err != nil {
+				t.Error(err)
+			}
+			writeJSON(w, 200, `{"asset_import_job_uuid":"job-9"}`)
+		case "/import/asset-jobs/job-9":
+			writeJSON(w, 200, `{"job_id":"job-9","status":"COMPLETE","uploaded_assets":1,"start_time":1,"end_time":2}`)
+		}
+	})
+	c, _, _ := newTestClient(t, srv.URL)
+	uuid, err := c.ImportAssets(context.Background(), "ACME CMDB", []ImportAsset{{FQDN: []string{"a.example"}, IPv4: []string{"10.0.0.1"}, ServiceNowSysID: "abc"}})
+	if err != nil || uuid != "job-9" {
+		t.Fatalf("uuid %q err %v", uuid, err)
+	}
+	if got.Source != "ACME CMDB" || len(got.Assets) != 1 || got.Assets[0].ServiceNowSysID != "abc" {
+		t.Errorf("server got %+v", got)
+	}
+	job, err := c.WaitImportJob(context.Background(), uuid, time.Millisecond)
+	if err != nil || job.Status != ImportComplete || job.UploadedAssets != 1 {
+		t.Errorf("job %+v err %v", job, err)
+	}
+	if _, err := c.ImportAssetsBody(context.Background(), make([]byte, MaxImportBodyBytes)); !errors.Is(err, ErrImportTooLarge) {
+		t.Errorf("a 5,000,000-byte body must be refused before sending, got %v", err)
+	}
+}
+
+func TestImportAssetWireNames(t *testing.T) {
+	b, err := json.Marshal(ImportAsset{NetBIOSName: "HOST", MACAddress: []string{"00:11:22:33:44:55"}, ServiceNowSysID: "x", AWSEC2InstanceID: "i-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"mac_address":["00:11:22:33:44:55"],"netbios_name":"HOST","servicenow_sys_id":"x","aws_ec2_instance_id":"i-1"}`
+	if string(b) != want {
+		t.Errorf("got %s\nwant %s", b, want)
+	}
+}

@@ -1,0 +1,311 @@
+package kafkaio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/compress"
+	"golang.org/x/sync/semaphore"
+)
+
+// ProducerConfig tunes the producer. Zero values take the defaults.
+type ProducerConfig struct {
+	Connection Connection
+	// Compression: none, gzip, snappy, lz4 (default) or zstd.
+	Compression string
+	// BatchSize is the most messages per partition batch (default 1000).
+	BatchSize int
+	// BatchBytes is the most bytes per partition batch (default 1 MiB, Kafka's
+	// default message.max.bytes).
+	BatchBytes int64
+	// BatchTimeout flushes a partial batch after this long (default 20ms; kafka-go's
+	// 1s default would hold every chunk's tail back for a second).
+	BatchTimeout time.Duration
+	// MaxInFlightBytes bounds the bytes handed to Kafka but not yet acknowledged;
+	// Send blocks beyond it, so a fast export cannot exhaust memory (default 64 MiB).
+	MaxInFlightBytes int64
+	// MaxAttempts is how often kafka-go tries a batch before failing it (default 10).
+	MaxAttempts int
+	// WriteTimeout bounds one produce request (default 30s).
+	WriteTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+func (c ProducerConfig) withDefaults() ProducerConfig {
+	if c.Compression == "" {
+		c.Compression = "lz4"
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.BatchBytes <= 0 {
+		c.BatchBytes = 1 << 20
+	}
+	if c.BatchTimeout <= 0 {
+		c.BatchTimeout = 20 * time.Millisecond
+	}
+	if c.MaxInFlightBytes <= 0 {
+		c.MaxInFlightBytes = 64 << 20
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// ParseCompression maps a codec name to kafka-go's codec.
+func ParseCompression(name string) (kafka.Compression, error) {
+	switch strings.ToLower(name) {
+	case "", "none":
+		return 0, nil
+	case "gzip":
+		return kafka.Compression(compress.Gzip), nil
+	case "snappy":
+		return kafka.Compression(compress.Snappy), nil
+	case "lz4":
+		return kafka.Compression(compress.Lz4), nil
+	case "zstd":
+		return kafka.Compression(compress.Zstd), nil
+	}
+	return 0, fmt.Errorf("compression %q is not none, gzip, snappy, lz4 or zstd", name)
+}
+
+// Validate reports every problem with the producer settings.
+func (c ProducerConfig) Validate() error {
+	var errs []error
+	if err := c.Connection.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseCompression(c.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	d := c.withDefaults()
+	if d.MaxInFlightBytes < d.BatchBytes {
+		errs = append(errs, fmt.Errorf("max in-flight bytes %d is below one batch (%d bytes)", d.MaxInFlightBytes, d.BatchBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// Producer writes messages with acks=all and reports, per AckGroup, when every
+// message of the group has been acknowledged by the brokers or has failed.
+// Delivery is at least once: a message may be written twice when a request is
+// retried after the broker stored it but the answer was lost, so every message
+// carries a stable key consumers can deduplicate on.
+type Producer struct {
+	w        *kafka.Writer
+	inflight *semaphore.Weighted
+	maxBytes int64
+	log      *slog.Logger
+	closed   atomic.Bool
+
+	stats struct {
+		acked, failed atomic.Int64
+		ackedBytes    atomic.Int64
+	}
+}
+
+// NewProducer starts a producer. Messages name their topic.
+func NewProducer(cfg ProducerConfig) (*Producer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("kafka producer config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	transport, err := cfg.Connection.Transport()
+	if err != nil {
+		return nil, err
+	}
+	codec, _ := ParseCompression(cfg.Compression)
+	p := &Producer{inflight: semaphore.NewWeighted(cfg.MaxInFlightBytes), maxBytes: cfg.MaxInFlightBytes, log: cfg.Logger}
+	p.w = &kafka.Writer{
+		Addr: kafka.TCP(cfg.Connection.Brokers...),
+		// Java-client compatible partitioning, so other producers of the same keys
+		// agree on the partition.
+		Balancer:     &kafka.Murmur2Balancer{Consistent: true},
+		RequiredAcks: kafka.RequireAll,
+		// Async with a completion callback: WriteMessages only enqueues, and every
+		// message's outcome arrives in complete, where it is counted against its group.
+		Async:        true,
+		Completion:   p.complete,
+		MaxAttempts:  cfg.MaxAttempts,
+		BatchSize:    cfg.BatchSize,
+		BatchBytes:   cfg.BatchBytes,
+		BatchTimeout: cfg.BatchTimeout,
+		WriteTimeout: cfg.WriteTimeout,
+		Compression:  codec,
+		Transport:    transport,
+		ErrorLogger:  kafka.LoggerFunc(func(msg string, args ...any) { cfg.Logger.Warn("kafka writer: " + fmt.Sprintf(msg, args...)) }),
+	}
+	return p, nil
+}
+
+// pending travels with each message through the writer.
+type pending struct {
+	group *AckGroup
+	size  int64
+}
+
+// Send enqueues messages for the group's topic(s). It blocks while the bytes in
+// flight exceed the configured bound, and returns an error only when the messages
+// could not be enqueued at all; delivery failures are reported by the group's Wait.
+func (p *Producer) Send(ctx context.Context, g *AckGroup, msgs ...kafka.Message) error {
+	if p.closed.Load() {
+		return errors.New("kafka producer is closed")
+	}
+	for i := range msgs {
+		size := messageSize(msgs[i])
+		if size > p.maxBytes {
+			size = p.maxBytes // a single huge message still goes through, alone
+		}
+		if err := p.inflight.Acquire(ctx, size); err != nil {
+			p.abandon(msgs[:i])
+			return fmt.Errorf("wait for Kafka to acknowledge earlier messages: %w", err)
+		}
+		g.add()
+		msgs[i].WriterData = &pending{group: g, size: size}
+	}
+	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
+		p.abandon(msgs)
+		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// abandon settles messages that never reached the writer.
+func (p *Producer) abandon(msgs []kafka.Message) {
+	for _, m := range msgs {
+		if pd, ok := m.WriterData.(*pending); ok {
+			p.inflight.Release(pd.size)
+			pd.group.done(errors.New("message not enqueued"))
+		}
+	}
+}
+
+func (p *Producer) complete(msgs []kafka.Message, err error) {
+	var bytes int64
+	for _, m := range msgs {
+		pd, ok := m.WriterData.(*pending)
+		if !ok {
+			continue
+		}
+		p.inflight.Release(pd.size)
+		bytes += pd.size
+		if err != nil {
+			pd.group.done(fmt.Errorf("produce to %s: %w", m.Topic, err))
+		} else {
+			pd.group.done(nil)
+		}
+	}
+	if err != nil {
+		p.stats.failed.Add(int64(len(msgs)))
+		p.log.Warn("kafka produce failed", "messages", len(msgs), "error", err)
+		return
+	}
+	p.stats.acked.Add(int64(len(msgs)))
+	p.stats.ackedBytes.Add(bytes)
+}
+
+func messageSize(m kafka.Message) int64 {
+	n := len(m.Key) + len(m.Value) + 64 // plus record overhead
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return int64(n)
+}
+
+// ProducerStats are running totals.
+type ProducerStats struct {
+	Acked, Failed, AckedBytes int64
+}
+
+// Stats returns running totals of acknowledged and failed messages.
+func (p *Producer) Stats() ProducerStats {
+	return ProducerStats{Acked: p.stats.acked.Load(), Failed: p.stats.failed.Load(), AckedBytes: p.stats.ackedBytes.Load()}
+}
+
+// Close flushes what is buffered, waits for every outcome, and releases the
+// connections. Sends after Close fail.
+func (p *Producer) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("close kafka producer: %w", err)
+	}
+	return nil
+}
+
+// AckGroup collects the outcomes of the messages sent with it: one Tenable chunk,
+// one state update. Wait returns once every message was acknowledged (nil) or
+// once they all settled with at least one failure (the first error).
+type AckGroup struct {
+	mu       sync.Mutex
+	pending  int
+	sealed   bool
+	err      error
+	finished chan struct{}
+}
+
+// NewAckGroup returns an empty group.
+func NewAckGroup() *AckGroup { return &AckGroup{finished: make(chan struct{})} }
+
+func (g *AckGroup) add() {
+	g.mu.Lock()
+	g.pending++
+	g.mu.Unlock()
+}
+
+func (g *AckGroup) done(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pending--
+	if err != nil && g.err == nil {
+		g.err = err
+	}
+	g.maybeFinish()
+}
+
+func (g *AckGroup) maybeFinish() {
+	if g.sealed && g.pending == 0 {
+		select {
+		case <-g.finished:
+		default:
+			close(g.finished)
+		}
+	}
+}
+
+// Wait seals the group (no more Sends may use it) and waits for every outcome.
+func (g *AckGroup) Wait(ctx context.Context) error {
+	g.mu.Lock()
+	g.sealed = true
+	g.maybeFinish()
+	g.mu.Unlock()
+	select {
+	case <-g.finished:
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.err
+	case <-ctx.Done():
+		return fmt.Errorf("wait for Kafka acknowledgements: %w", ctx.Err())
+	}
+}
+
+// Err returns the first failure seen so far, without waiting.
+func (g *AckGroup) Err() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}

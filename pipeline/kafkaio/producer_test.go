@@ -1,0 +1,285 @@
+package kafkaio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func newFake(t *testing.T, topics ...string) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)) *Producer {
+	t.Helper()
+	cfg := ProducerConfig{Connection: Connection{Brokers: brokers}, Logger: quiet, MaxAttempts: 3}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	p, err := NewProducer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func messages(topic string, n int, prefix string) []kafka.Message {
+	out := make([]kafka.Message, n)
+	for i := range out {
+		out[i] = kafka.Message{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
+	}
+	return out
+}
+
+// consumeAll reads every message of topic from the start, across partitions.
+func consumeAll(t *testing.T, brokers []string, topic string, partitions int) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	counts := map[string]int{}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	for p := 0; p < partitions; p++ {
+		offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := offs.Topics[topic][0].LastOffset
+		if end == 0 {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatalf("read partition %d: %v", p, err)
+			}
+			counts[string(m.Key)]++
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		_ = r.Close()
+	}
+	return counts
+}
+
+func TestAckGroupWaitsForEveryMessage(t *testing.T) {
+	c := newFake(t, "data")
+	p := newProducer(t, c.ListenAddrs())
+	ctx := context.Background()
+	g1, g2 := NewAckGroup(), NewAckGroup()
+	if err := p.Send(ctx, g1, messages("data", 500, "a")...); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, g2, messages("data", 300, "b")...); err != nil {
+		t.Fatal(err)
+	}
+	if err := g1.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := g2.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Stats(); st.Acked != 800 || st.Failed != 0 {
+		t.Errorf("stats %+v, want 800 acked", st)
+	}
+	var total int64
+	for _, pi := range c.PartitionInfos("data") {
+		total += pi.HighWatermark
+	}
+	if total != 800 {
+		t.Errorf("broker holds %d messages, want 800", total)
+	}
+}
+
+func TestEmptyAckGroupCompletes(t *testing.T) {
+	g := NewAckGroup()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := g.Wait(ctx); err != nil {
+		t.Fatalf("an empty group should complete at once: %v", err)
+	}
+}
+
+func TestAckGroupReportsProduceFailure(t *testing.T) {
+	c := newFake(t, "data")
+	// A non-retryable error on every produce to the topic.
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "data", Err: kerr.TopicAuthorizationFailed, Count: -1})
+	p := newProducer(t, c.ListenAddrs())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g := NewAckGroup()
+	if err := p.Send(ctx, g, messages("data", 10, "x")...); err != nil {
+		t.Fatal(err)
+	}
+	err := g.Wait(ctx)
+	if err == nil {
+		t.Fatal("want the produce failure reported by Wait")
+	}
+	if !strings.Contains(err.Error(), "produce to data") {
+		t.Errorf("error should name the topic: %v", err)
+	}
+	if st := p.Stats(); st.Failed != 10 || st.Acked != 0 {
+		t.Errorf("stats %+v, want 10 failed", st)
+	}
+}
+
+func TestProducerRetriesTransientFailures(t *testing.T) {
+	c := newFake(t, "data")
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "data", Err: kerr.NotLeaderForPartition, Count: 2})
+	p := newProducer(t, c.ListenAddrs(), func(cfg *ProducerConfig) { cfg.MaxAttempts = 5 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g := NewAckGroup()
+	if err := p.Send(ctx, g, messages("data", 20, "x")...); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Wait(ctx); err != nil {
+		t.Fatalf("two transient failures should be retried away: %v", err)
+	}
+}
+
+// TestSendBlocksWhileInFlightBytesAreOverTheBound holds every produce answer back:
+// once the in-flight bound is used up, Send waits (here until its context ends),
+// and proceeds once the broker answers again.
+func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
+	c := newFake(t, "data")
+	release := make(chan struct{})
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		c.SleepControl(func() { <-release })
+		return nil, nil, false // then let the cluster answer normally
+	})
+	const bound = 1 << 20
+	p := newProducer(t, c.ListenAddrs(), func(cfg *ProducerConfig) { cfg.MaxInFlightBytes = bound; cfg.BatchBytes = 512 << 10 })
+	g := NewAckGroup()
+	big := messages("data", 4, "big")
+	for i := range big {
+		big[i].Value = make([]byte, 300<<10) // 4 x 300 KiB > 1 MiB
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err := p.Send(ctx, g, big...)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Send should block past the in-flight bound, got %v", err)
+	}
+	close(release)
+	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer wcancel()
+	g2 := NewAckGroup()
+	if err := p.Send(wctx, g2, big[:1]...); err != nil {
+		t.Fatalf("after the broker answers, Send proceeds: %v", err)
+	}
+	if err := g2.Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProducerConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  ProducerConfig
+		want string
+	}{
+		{"no brokers", ProducerConfig{}, "no Kafka brokers"},
+		{"broker without port", ProducerConfig{Connection: Connection{Brokers: []string{"kafka"}}}, "needs a port"},
+		{"bad compression", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}}, Compression: "brotli"}, "compression"},
+		{"sasl without password", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}, SASLMechanism: "PLAIN", SASLUsername: "u"}}, "needs a username and a password"},
+		{"unknown sasl", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}, SASLMechanism: "GSSAPI"}}, "is not PLAIN"},
+		{"bound below batch", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}}, MaxInFlightBytes: 10, BatchBytes: 100}, "below one batch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestProducerAgainstRealBroker: every message of several groups reaches a real
+// broker exactly as sent, and the groups complete only then.
+func TestProducerAgainstRealBroker(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.CreateTopic(t, brokers, 3, nil)
+	p := newProducer(t, brokers, func(cfg *ProducerConfig) { cfg.Compression = "zstd" })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var groups []*AckGroup
+	for i := range 5 {
+		g := NewAckGroup()
+		if err := p.Send(ctx, g, messages(topic, 400, fmt.Sprintf("g%d", i))...); err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
+		if err := g.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := consumeAll(t, brokers, topic, 3)
+	if len(counts) != 2000 {
+		t.Fatalf("found %d distinct keys, want 2000", len(counts))
+	}
+	for k, n := range counts {
+		if n != 1 {
+			t.Errorf("key %s stored %d times", k, n)
+		}
+	}
+}
+
+func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	name := kafkatest.UniqueName("ensure")
+	conn := Connection{Brokers: brokers}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	spec := []TopicSpec{{Name: name, Partitions: 2, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "compact"}}}
+	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		client, _ := conn.Client()
+		_, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{name}})
+	})
+	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil { // idempotent
+		t.Fatalf("second EnsureTopics: %v", err)
+	}
+	client, _ := conn.Client()
+	cfgs, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
+		ResourceType: kafka.ResourceTypeTopic, ResourceName: name, ConfigNames: []string{"cleanup.policy"},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfgs.Resources[0].ConfigEntries[0].ConfigValue; got != "compact" {
+		t.Errorf("cleanup.policy = %q, want compact", got)
+	}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{name}})
+	if err != nil || len(md.Topics) != 1 || len(md.Topics[0].Partitions) != 2 {
+		t.Fatalf("metadata %+v err %v", md, err)
+	}
+}
