@@ -174,4 +174,3 @@ func TestDecodeChunkMemoryIsFlat(t *testing.T) {
 		t.Errorf("a chunk ten times larger needed %d KiB, the small one %d KiB: decoding does not stream", large>>10, small>>10)
 	}
 }
-

@@ -275,8 +275,11 @@ func TestDownloadChunkFailures(t *testing.T) {
 			wantIs:  ErrChunkExpired,
 		},
 		{
-			name:    "always truncated gives up",
-			handler: func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Content-Length", "100"); fmt.Fprint(w, `[{"a":1},`) },
+			name: "always truncated gives up",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "100")
+				fmt.Fprint(w, `[{"a":1},`)
+			},
 			wantIs:  errTruncatedChunk,
 			wantMsg: "unreadable after 4 attempts",
 		},
@@ -351,7 +354,7 @@ func TestListPluginsPages(t *testing.T) {
 	var pages []PluginPage
 	n, err := c.ListPlugins(context.Background(), PluginListOptions{
 		LastUpdated: time.Date(2019, 1, 1, 15, 0, 0, 0, time.UTC), Size: size,
-		OnPage: func(p PluginPage) { pages = append(pages, p) },
+		OnPage: func(p PluginPage) error { pages = append(pages, p); return nil },
 	}, func(rec []byte) error {
 		p, err := Decode[Plugin](rec)
 		if err != nil {

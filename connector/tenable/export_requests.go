@@ -119,28 +119,28 @@ type VulnFilters struct {
 	// State: OPEN, REOPENED, FIXED. Omitted means OPEN and REOPENED.
 	State []string
 	// Severity: info, low, medium, high, critical.
-	Severity                 []string
-	SeverityModificationType []string
-	PluginID                 []int
-	PluginFamily             []string
-	PluginType               string
-	ScanUUID                 string
-	CIDRRange                string
-	NetworkID                string
-	Source                   []string
-	Tags                     map[string][]string
-	VPRScore                 *ScoreFilter
-	VPRV2Score               *ScoreFilter
-	CVSS4BaseScore           *ScoreFilter
-	EPSSScore                *ScoreFilter
-	CVEID                    []string
-	CVECategory              []string
-	ExploitMaturity          []string
-	VPRThreatIntensity       []string
-	Weaponization            []string
-	InitiativeID             string
-	ZeroDay                  *bool
-	SoftwareVulnsPotential   *bool
+	Severity                      []string
+	SeverityModificationType      []string
+	PluginID                      []int
+	PluginFamily                  []string
+	PluginType                    string
+	ScanUUID                      string
+	CIDRRange                     string
+	NetworkID                     string
+	Source                        []string
+	Tags                          map[string][]string
+	VPRScore                      *ScoreFilter
+	VPRV2Score                    *ScoreFilter
+	CVSS4BaseScore                *ScoreFilter
+	EPSSScore                     *ScoreFilter
+	CVEID                         []string
+	CVECategory                   []string
+	ExploitMaturity               []string
+	VPRThreatIntensity            []string
+	Weaponization                 []string
+	InitiativeID                  string
+	ZeroDay                       *bool
+	SoftwareVulnsPotential        *bool
 	SoftwareVulnsPotentialReasons []string
 }
 

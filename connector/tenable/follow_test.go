@@ -327,16 +327,20 @@ func TestStartExportAdoptsRunningJob(t *testing.T) {
 		wantCreated time.Time
 	}{
 		{
-			name:        "vulns: created from the status",
-			kind:        ExportVulns,
-			start:       func(c *Client) (ExportJob, error) { return c.StartVulnExport(context.Background(), VulnExportRequest{NumAssets: 50}) },
+			name: "vulns: created from the status",
+			kind: ExportVulns,
+			start: func(c *Client) (ExportJob, error) {
+				return c.StartVulnExport(context.Background(), VulnExportRequest{NumAssets: 50})
+			},
 			statusBody:  `{"uuid":"active-1","status":"PROCESSING","chunks_available":[],"created":1732582396387}`,
 			wantCreated: time.UnixMilli(1732582396387).UTC(),
 		},
 		{
-			name:        "assets: created from the job list",
-			kind:        ExportAssets,
-			start:       func(c *Client) (ExportJob, error) { return c.StartAssetExport(context.Background(), AssetExportRequest{ChunkSize: 100}) },
+			name: "assets: created from the job list",
+			kind: ExportAssets,
+			start: func(c *Client) (ExportJob, error) {
+				return c.StartAssetExport(context.Background(), AssetExportRequest{ChunkSize: 100})
+			},
 			statusBody:  `{"status":"PROCESSING","chunks_available":[]}`,
 			listBody:    `{"exports":[{"uuid":"other","created":1},{"uuid":"active-1","status":"PROCESSING","filters":"{}","created":1616117580482}]}`,
 			wantCreated: time.UnixMilli(1616117580482).UTC(),

@@ -30,8 +30,9 @@ type PluginListOptions struct {
 	Size int
 	// Page is the first page to fetch (1-based, default 1); set it to resume.
 	Page int
-	// OnPage, if set, is called after each page was fully handed to the RecordFunc.
-	OnPage func(PluginPage)
+	// OnPage, if set, is called after each page was fully handed to the RecordFunc;
+	// an error stops the listing (for example when the page could not be stored).
+	OnPage func(PluginPage) error
 }
 
 // PluginPage describes a page of the plugin list that was handed over.
@@ -63,7 +64,9 @@ func (c *Client) ListPlugins(ctx context.Context, opts PluginListOptions, fn Rec
 		seen += p.Records
 		p.Seen = seen
 		if opts.OnPage != nil {
-			opts.OnPage(p)
+			if err := opts.OnPage(p); err != nil {
+				return seen, err
+			}
 		}
 		if p.Records == 0 || seen >= p.TotalCount {
 			return seen, nil

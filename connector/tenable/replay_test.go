@@ -89,19 +89,25 @@ func TestReplayRecordedFlows(t *testing.T) {
 				"2": "j1-asset-export-v1-records-2022.json",
 				"3": "openapi-asset-export-v1-chunk-example.json",
 			},
-			start:    func(c *Client) (ExportJob, error) { return c.StartAssetExport(context.Background(), AssetExportRequest{ChunkSize: 100}) },
+			start: func(c *Client) (ExportJob, error) {
+				return c.StartAssetExport(context.Background(), AssetExportRequest{ChunkSize: 100})
+			},
 			wantUUID: "82662d3e-e653-46ce-a592-1f276b188c53", wantRecords: -1,
 		},
 		{
 			name: "vulns 2022", flow: "j1-vuln-export-flow-2022.json", kind: ExportVulns,
-			chunks:   map[string]string{"1": "j1-vuln-export-records-2022.json"},
-			start:    func(c *Client) (ExportJob, error) { return c.StartVulnExport(context.Background(), VulnExportRequest{NumAssets: 50}) },
+			chunks: map[string]string{"1": "j1-vuln-export-records-2022.json"},
+			start: func(c *Client) (ExportJob, error) {
+				return c.StartVulnExport(context.Background(), VulnExportRequest{NumAssets: 50})
+			},
 			wantUUID: "f36739a5-d033-4ab5-b623-c97913251ac4", wantRecords: 2,
 		},
 		{
 			name: "compliance 2021 (empty octet-stream chunk)", flow: "pytenable-cassette-compliance-export-flow-2021.json", kind: ExportCompliance,
-			chunks:   map[string]string{},
-			start:    func(c *Client) (ExportJob, error) { return c.StartComplianceExport(context.Background(), ComplianceExportRequest{NumFindings: 50}) },
+			chunks: map[string]string{},
+			start: func(c *Client) (ExportJob, error) {
+				return c.StartComplianceExport(context.Background(), ComplianceExportRequest{NumFindings: 50})
+			},
 			wantUUID: "f4a5a5ef-9878-4e72-af70-2d346960669d", wantRecords: 0,
 		},
 	}

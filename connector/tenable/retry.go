@@ -76,9 +76,9 @@ type clockTimer struct {
 	c     <-chan time.Time
 }
 
-func (t *clockTimer) Start(d time.Duration)  { t.c = t.clock.After(d) }
-func (t *clockTimer) Stop()                  {}
-func (t *clockTimer) C() <-chan time.Time    { return t.c }
+func (t *clockTimer) Start(d time.Duration) { t.c = t.clock.After(d) }
+func (t *clockTimer) Stop()                 {}
+func (t *clockTimer) C() <-chan time.Time   { return t.c }
 func sleep(ctx context.Context, clock Clock, d time.Duration) error {
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,15 @@
+// Package source runs Tenable VM's export workflows and publishes every record to
+// Kafka as Avro: assets (updated, deleted and terminated, as three delta exports),
+// vulnerability findings, compliance findings, and the plugin list.
+//
+// Each export stream keeps a checkpoint in a state store (a compacted Kafka topic
+// in production): its watermark, and the export in flight with the chunks whose
+// records Kafka has acknowledged. A run requests the delta since the watermark,
+// publishes chunk by chunk as Tenable makes them available, checkpoints each fully
+// acknowledged chunk, and only then moves the watermark to the time the export was
+// requested, less a configurable overlap. A run that is interrupted leaves its
+// export in the checkpoint and the next run resumes it; an export that Tenable
+// fails (ERROR, failed chunks, expired chunks) is requested again with the same
+// delta. Nothing is acknowledged that Kafka did not store, so nothing is lost;
+// a record may be published twice, under the same key.
+package source

@@ -1,0 +1,312 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+)
+
+// Tenable is what the source stages need from Tenable VM; *tenable.Client has it.
+type Tenable interface {
+	StartAssetExport(ctx context.Context, req tenable.AssetExportRequest) (tenable.ExportJob, error)
+	StartVulnExport(ctx context.Context, req tenable.VulnExportRequest) (tenable.ExportJob, error)
+	StartComplianceExport(ctx context.Context, req tenable.ComplianceExportRequest) (tenable.ExportJob, error)
+	FollowExport(ctx context.Context, job tenable.ExportJob, opts tenable.FollowOptions, handle tenable.ChunkHandler) (tenable.ExportResult, error)
+	DownloadChunk(ctx context.Context, kind tenable.ExportKind, uuid string, chunk int, fn tenable.RecordFunc) (int, error)
+	ListPlugins(ctx context.Context, opts tenable.PluginListOptions, fn tenable.RecordFunc) (int, error)
+}
+
+var _ Tenable = (*tenable.Client)(nil)
+
+// Publisher sends messages to Kafka and reports, per group, when all of them were
+// acknowledged; *kafkaio.Producer is one.
+type Publisher interface {
+	Send(ctx context.Context, g *kafkaio.AckGroup, msgs ...kafka.Message) error
+}
+
+var _ Publisher = (*kafkaio.Producer)(nil)
+
+// sendBatch is how many messages are handed to the producer at once.
+const sendBatch = 256
+
+// deps are what every stream shares.
+type deps struct {
+	cfg     Config
+	topics  Topics
+	api     Tenable
+	pub     Publisher
+	cps     *checkpoints
+	log     *slog.Logger
+	version string
+	now     func() time.Time
+}
+
+// initialSince is the delta start of a stream's first run.
+func (d *deps) initialSince() time.Time {
+	if d.cfg.InitialLookback > 0 {
+		return d.now().Add(-d.cfg.InitialLookback).Truncate(time.Second)
+	}
+	// One second after the epoch: every record, and a time filter is still sent,
+	// so Tenable's 30-day default window for unfiltered vuln exports never applies.
+	return time.Unix(1, 0).UTC()
+}
+
+// exportStream publishes one delta export (assets active/deleted/terminated,
+// vulns, compliance) to one topic and keeps its checkpoint.
+type exportStream struct {
+	*deps
+	name       string // checkpoint key and log name
+	kind       tenable.ExportKind
+	topic      string
+	recordType string
+	wire       Wire
+	encoders   *encoderPool
+	derived    map[string]string // caller-supplied schema fields, e.g. the asset state
+	tombstones bool
+	// keep, when set, decides whether a record is published (the echo filter).
+	keep func(record []byte) bool
+	// start requests the export of everything changed since the given time.
+	start func(ctx context.Context, since time.Time) (tenable.ExportJob, error)
+}
+
+// Name returns the stream's checkpoint key.
+func (s *exportStream) Name() string { return s.name }
+
+// errRetryExport marks an export outcome that a new export of the same delta fixes.
+func retryableExport(err error) bool {
+	return errors.Is(err, tenable.ErrExportFailed) || errors.Is(err, tenable.ErrExportIncomplete) ||
+		errors.Is(err, tenable.ErrExportCancelled) || errors.Is(err, tenable.ErrChunkExpired) ||
+		errors.Is(err, tenable.ErrQueueTimeout) || errors.Is(err, tenable.ErrExportExpired)
+}
+
+// Run exports the delta since the stream's watermark, publishes every record,
+// and advances the watermark once Kafka acknowledged them all. An export in
+// flight from an earlier, interrupted run is resumed. ctx cancellation stops
+// taking new chunks; chunks in progress get DrainTimeout to finish.
+func (s *exportStream) Run(ctx context.Context) error {
+	cp := s.cps.get(s.name)
+	since := cp.Watermark
+	if since.IsZero() {
+		since = s.initialSince()
+	}
+	work, stopWork := s.workContext(ctx)
+	defer stopWork()
+	var lastErr error
+	for attempt := 1; attempt <= s.cfg.MaxExportAttempts; attempt++ {
+		job, done, err := s.jobFor(ctx, &cp, since)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		err = s.follow(ctx, work, job, done, &cp)
+		if err == nil {
+			return s.complete(work, &cp)
+		}
+		if ctx.Err() != nil || !retryableExport(err) {
+			// The export stays in the checkpoint: the next run resumes it.
+			return fmt.Errorf("%s: export %s: %w", s.name, job.UUID, err)
+		}
+		lastErr = err
+		s.log.Warn("export did not deliver all its data; requesting it again",
+			"stream", s.name, "export_uuid", job.UUID, "attempt", attempt, "max_attempts", s.cfg.MaxExportAttempts, "error", err)
+		cp.Export = nil // the watermark stays: the new export covers the same delta
+		if err := s.cps.put(work, cp); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return fmt.Errorf("%s: gave up after %d exports; the watermark stays at %s: %w", s.name, s.cfg.MaxExportAttempts, since.Format(time.RFC3339), lastErr)
+}
+
+// workContext is the context chunk handlers run in: it outlives ctx by
+// DrainTimeout, so a shutdown lets chunks in progress finish and checkpoint.
+func (s *exportStream) workContext(ctx context.Context) (context.Context, func()) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(s.cfg.DrainTimeout, cancel)
+		context.AfterFunc(work, func() { t.Stop() })
+	})
+	return work, func() { stop(); cancel() }
+}
+
+// jobFor returns the export to follow: the one in flight from an interrupted run,
+// or a new one (Tenable hands back an identical running export on 409).
+func (s *exportStream) jobFor(ctx context.Context, cp *Checkpoint, since time.Time) (tenable.ExportJob, []int, error) {
+	if e := cp.Export; e != nil && e.UUID != "" && e.Since.Equal(since) {
+		s.log.Info("resuming the export of an interrupted run", "stream", s.name, "export_uuid", e.UUID, "chunks_done", len(e.ChunksDone))
+		return tenable.ExportJob{Kind: s.kind, UUID: e.UUID, RequestedAt: e.RequestedAt}, e.ChunksDone, nil
+	}
+	job, err := s.start(ctx, since)
+	if err != nil {
+		return job, nil, fmt.Errorf("request export: %w", err)
+	}
+	requestedAt := job.RequestedAt
+	if requestedAt.IsZero() {
+		// An adopted export of unknown age may hold data from before its creation
+		// only; not advancing the watermark is the safe choice.
+		requestedAt = since
+	}
+	cp.Export = &InFlight{UUID: job.UUID, Since: since, RequestedAt: requestedAt}
+	if err := s.cps.put(ctx, *cp); err != nil {
+		return job, nil, err
+	}
+	s.log.Info("export requested", "stream", s.name, "export_uuid", job.UUID, "adopted", job.Adopted,
+		"since", since.Format(time.RFC3339), "requested_at", requestedAt.Format(time.RFC3339))
+	return job, nil, nil
+}
+
+// follow hands every chunk of the job to the chunk publisher and records each
+// acknowledged chunk in the checkpoint.
+func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, done []int, cp *Checkpoint) error {
+	prog := newProgress(s.log, s.name, job.UUID, len(done))
+	defer prog.stop()
+	go prog.run(work, s.cfg.ProgressEvery)
+	var mu sync.Mutex // guards cp while chunk workers finish concurrently
+	opts := tenable.FollowOptions{
+		Workers: s.cfg.ChunkWorkers, Done: done, PollInitial: s.cfg.PollInitial, PollMax: s.cfg.PollMax,
+		QueueTimeout: s.cfg.QueueTimeout, OnStatus: prog.setStatus,
+	}
+	res, err := s.api.FollowExport(ctx, job, opts, func(_ context.Context, chunk int) error {
+		n, err := s.publishChunk(work, job, chunk)
+		if err != nil {
+			return err
+		}
+		prog.chunkDone(n)
+		mu.Lock()
+		defer mu.Unlock()
+		cp.Export.ChunksDone = append(cp.Export.ChunksDone, chunk)
+		slices.Sort(cp.Export.ChunksDone)
+		cp.Export.Records += n
+		return s.cps.put(work, *cp)
+	})
+	prog.finish(res.Status, err)
+	return err
+}
+
+// publishChunk streams one chunk into Kafka and returns once every record of it
+// was acknowledged.
+func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, chunk int) (int, error) {
+	group := kafkaio.NewAckGroup()
+	headers := []kafka.Header{
+		{Key: HeaderRecordType, Value: []byte(s.recordType)},
+		s.wire.header(),
+		{Key: HeaderExportUUID, Value: []byte(job.UUID)},
+		{Key: HeaderExportChunk, Value: []byte(strconv.Itoa(chunk))},
+		{Key: HeaderConnectorVersion, Value: []byte(s.version)},
+	}
+	if st := s.derived["state"]; st != "" {
+		headers = append(headers, kafka.Header{Key: HeaderAssetState, Value: []byte(st)})
+	}
+	pub := newChunkPublisher(ctx, s.deps, group, s.topic, headers, s.encoders, s.derived)
+	pub.tombstones = s.tombstones
+	pub.keep = s.keep
+	n, err := s.api.DownloadChunk(ctx, job.Kind, job.UUID, chunk, pub.add)
+	if err == nil {
+		err = pub.send()
+	}
+	if err != nil {
+		return n, fmt.Errorf("publish chunk %d: %w", chunk, err)
+	}
+	if err := group.Wait(ctx); err != nil {
+		return n, fmt.Errorf("chunk %d: %w", chunk, err)
+	}
+	return pub.published, nil
+}
+
+// complete advances the watermark after a fully acknowledged export.
+func (s *exportStream) complete(ctx context.Context, cp *Checkpoint) error {
+	e := cp.Export
+	next := e.RequestedAt.Add(-s.cfg.Overlap)
+	if next.Before(e.Since) {
+		next = e.Since // never move backwards: the overlap only widens the next delta
+	}
+	cp.Watermark = next.UTC()
+	cp.Export = nil
+	cp.Runs++
+	if err := s.cps.put(ctx, *cp); err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	s.log.Info("watermark advanced", "stream", s.name, "records", e.Records, "chunks", len(e.ChunksDone),
+		"watermark", cp.Watermark.Format(time.RFC3339))
+	return nil
+}
+
+// chunkPublisher turns the records of one chunk (or plugin page) into messages.
+type chunkPublisher struct {
+	*deps
+	ctx        context.Context // the RecordFunc carries none
+	group      *kafkaio.AckGroup
+	topic      string
+	headers    []kafka.Header
+	encoders   *encoderPool
+	derived    map[string]string
+	tombstones bool
+	keep       func([]byte) bool
+	batch      []kafka.Message
+	slab       slab
+	published  int
+	skipped    int
+	deadLetter int
+}
+
+func newChunkPublisher(ctx context.Context, d *deps, g *kafkaio.AckGroup, topic string, headers []kafka.Header, enc *encoderPool, derived map[string]string) *chunkPublisher {
+	return &chunkPublisher{ctx: ctx, deps: d, group: g, topic: topic, headers: headers, encoders: enc, derived: derived,
+		batch: make([]kafka.Message, 0, sendBatch)}
+}
+
+// add is the RecordFunc for one record.
+func (p *chunkPublisher) add(record []byte) error {
+	if p.keep != nil && !p.keep(record) {
+		p.skipped++
+		return nil
+	}
+	enc := p.encoders.get()
+	value, key, err := enc.encode(record, p.derived)
+	if err != nil {
+		p.encoders.put(enc)
+		return p.deadLetterRecord(record, err)
+	}
+	msg := kafka.Message{Topic: p.topic, Key: p.slab.copy(key), Value: p.slab.copy(value), Headers: p.headers}
+	p.encoders.put(enc)
+	p.batch = append(p.batch, msg)
+	if p.tombstones {
+		p.batch = append(p.batch, kafka.Message{Topic: p.topic, Key: msg.Key, Headers: p.headers})
+	}
+	p.published++
+	if len(p.batch) >= sendBatch {
+		return p.send()
+	}
+	return nil
+}
+
+// deadLetterRecord publishes a record that could not be encoded, raw, with the
+// reason, instead of stopping the stream or dropping it.
+func (p *chunkPublisher) deadLetterRecord(record []byte, cause error) error {
+	p.deadLetter++
+	p.log.Warn("record could not be encoded; sending it to the dead-letter topic", "topic", p.topics.DeadLetter, "target_topic", p.topic, "error", cause)
+	headers := append(slices.Clone(p.headers), kafka.Header{Key: HeaderError, Value: []byte(cause.Error())},
+		kafka.Header{Key: "tvm.target_topic", Value: []byte(p.topic)})
+	p.batch = append(p.batch, kafka.Message{Topic: p.topics.DeadLetter, Value: p.slab.copy(record), Headers: headers})
+	if len(p.batch) >= sendBatch {
+		return p.send()
+	}
+	return nil
+}
+
+func (p *chunkPublisher) send() error {
+	if len(p.batch) == 0 {
+		return nil
+	}
+	// The writer keeps the messages; hand it this slice and start a new one.
+	batch := p.batch
+	p.batch = make([]kafka.Message, 0, sendBatch)
+	return p.pub.Send(p.ctx, p.group, batch...)
+}

@@ -1,0 +1,105 @@
+package source
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tvmkafka/tvmkafka/connector/tenable"
+)
+
+// progress reports a long export as it goes: chunks done of total, records, rate.
+type progress struct {
+	log       *slog.Logger
+	stream    string
+	exportID  string
+	started   time.Time
+	chunks    atomic.Int64
+	records   atomic.Int64
+	mu        sync.Mutex
+	status    tenable.ExportStatus
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func newProgress(log *slog.Logger, stream, exportID string, chunksAlreadyDone int) *progress {
+	p := &progress{log: log, stream: stream, exportID: exportID, started: time.Now(), done: make(chan struct{})}
+	p.chunks.Store(int64(chunksAlreadyDone))
+	return p
+}
+
+func (p *progress) setStatus(st tenable.ExportStatus) {
+	p.mu.Lock()
+	p.status = st
+	p.mu.Unlock()
+}
+
+func (p *progress) chunkDone(records int) {
+	p.chunks.Add(1)
+	p.records.Add(int64(records))
+}
+
+// totalChunks is the best known total: Tenable's total_chunks minus the empty
+// ones when reported, else the chunks seen so far.
+func (p *progress) totalChunks() (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.status.TotalChunks != nil {
+		total := *p.status.TotalChunks
+		if p.status.EmptyChunksCount != nil {
+			total -= *p.status.EmptyChunksCount
+		}
+		return total, true
+	}
+	return len(p.status.ChunksAvailable), p.status.Status.Terminal()
+}
+
+func (p *progress) attrs() []any {
+	elapsed := time.Since(p.started)
+	records := p.records.Load()
+	total, known := p.totalChunks()
+	p.mu.Lock()
+	state := p.status.Status
+	p.mu.Unlock()
+	attrs := []any{"stream", p.stream, "export_uuid", p.exportID, "export_status", string(state),
+		"chunks_done", p.chunks.Load(), "records", records, "elapsed", elapsed.Round(time.Second)}
+	if known {
+		attrs = append(attrs, "chunks_total", total)
+	} else {
+		attrs = append(attrs, "chunks_available", total)
+	}
+	if secs := elapsed.Seconds(); secs > 0 {
+		attrs = append(attrs, "records_per_s", int64(float64(records)/secs))
+	}
+	return attrs
+}
+
+// run logs progress every interval until stop.
+func (p *progress) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			p.log.Info("export progress", p.attrs()...)
+		case <-p.done:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (p *progress) stop() { p.closeOnce.Do(func() { close(p.done) }) }
+
+func (p *progress) finish(st tenable.ExportStatus, err error) {
+	p.setStatus(st)
+	p.stop()
+	if err != nil {
+		p.log.Warn("export ended with an error", append(p.attrs(), "error", err)...)
+		return
+	}
+	p.log.Info("export published", p.attrs()...)
+}

@@ -1,0 +1,347 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/valyala/fastjson"
+
+	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/state"
+	"github.com/tvmkafka/tvmkafka/schemas"
+)
+
+// Stream names, as accepted by --streams and used for checkpoints.
+const (
+	StreamAssets     = "assets"
+	StreamVulns      = "vulns"
+	StreamCompliance = "compliance"
+	StreamPlugins    = "plugins"
+)
+
+// StreamNames lists every stream in the order they are reported.
+var StreamNames = []string{StreamAssets, StreamVulns, StreamCompliance, StreamPlugins}
+
+// Asset states, as carried by the asset record's state field and header.
+const (
+	AssetActive     = "ACTIVE"
+	AssetDeleted    = "DELETED"
+	AssetTerminated = "TERMINATED"
+)
+
+// runnable is one delta export of a stream with its own checkpoint.
+type runnable interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Options are what New needs.
+type Options struct {
+	Config  Config
+	Topics  Topics
+	API     Tenable
+	Pub     Publisher
+	Store   state.Store
+	Wires   map[schemas.Name]Wire
+	Version string
+	Logger  *slog.Logger
+	// Now is the local clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Source runs the source streams.
+type Source struct {
+	deps    *deps
+	streams map[string][]runnable
+}
+
+// New loads the checkpoints and prepares every stream.
+func New(ctx context.Context, opts Options) (*Source, error) {
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	for _, n := range []schemas.Name{schemas.NameAsset, schemas.NameVuln, schemas.NameCompliance, schemas.NamePlugin} {
+		if w, ok := opts.Wires[n]; !ok || w.Schema == nil {
+			return nil, fmt.Errorf("no wire format for schema %s", n)
+		}
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cps, err := loadCheckpoints(ctx, opts.Store, opts.Version)
+	if err != nil {
+		return nil, err
+	}
+	d := &deps{cfg: opts.Config, topics: opts.Topics, api: opts.API, pub: opts.Pub, cps: cps,
+		log: logger, version: opts.Version, now: now}
+	s := &Source{deps: d, streams: map[string][]runnable{}}
+	s.streams[StreamAssets] = s.assetStreams(opts.Wires[schemas.NameAsset])
+	s.streams[StreamVulns] = []runnable{s.vulnStream(opts.Wires[schemas.NameVuln])}
+	s.streams[StreamCompliance] = []runnable{s.complianceStream(opts.Wires[schemas.NameCompliance])}
+	s.streams[StreamPlugins] = []runnable{&pluginStream{deps: d, topic: d.topics.Plugins, wire: opts.Wires[schemas.NamePlugin],
+		encoders: newEncoderPool(opts.Wires[schemas.NamePlugin])}}
+	return s, nil
+}
+
+// Checkpoint returns the current checkpoint of a stream's export (e.g. "vulns",
+// "assets.deleted").
+func (s *Source) Checkpoint(name string) Checkpoint { return s.deps.cps.get(name) }
+
+// ParseStreams checks a --streams list; empty means all.
+func ParseStreams(list []string) ([]string, error) {
+	if len(list) == 0 {
+		return slices.Clone(StreamNames), nil
+	}
+	var out []string
+	for _, n := range list {
+		n = strings.TrimSpace(strings.ToLower(n))
+		if n == "" {
+			continue
+		}
+		if !slices.Contains(StreamNames, n) {
+			return nil, fmt.Errorf("unknown stream %q (streams: %s)", n, strings.Join(StreamNames, ", "))
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no stream selected")
+	}
+	return out, nil
+}
+
+// RunOnce runs each named stream once, concurrently, and returns every failure.
+// It returns nil only when every record was acknowledged and every checkpoint saved.
+func (s *Source) RunOnce(ctx context.Context, names []string) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(names))
+	for i, name := range names {
+		wg.Go(func() { errs[i] = s.runStream(ctx, name) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// runStream runs the exports of one stream in order (the three asset exports
+// one after the other, to stay gentle on Tenable's export slots).
+func (s *Source) runStream(ctx context.Context, name string) error {
+	parts, ok := s.streams[name]
+	if !ok {
+		return fmt.Errorf("unknown stream %q", name)
+	}
+	start := time.Now()
+	for _, r := range parts {
+		if err := r.Run(ctx); err != nil {
+			return err
+		}
+	}
+	s.deps.log.Info("stream run complete", "stream", name, "elapsed", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Run runs each named stream on its interval until ctx ends. A failed run is
+// logged and retried at the next interval; its watermark has not moved.
+func (s *Source) Run(ctx context.Context, names []string, interval func(stream string) time.Duration) error {
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Go(func() {
+			for {
+				if err := s.runStream(ctx, name); err != nil && ctx.Err() == nil {
+					s.deps.log.Error("stream run failed; retrying at the next interval", "stream", name, "error", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(interval(name)):
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return nil
+}
+
+func (s *Source) newExportStream(name string, kind tenable.ExportKind, topic, recordType string, w Wire) *exportStream {
+	return &exportStream{deps: s.deps, name: name, kind: kind, topic: topic, recordType: recordType, wire: w, encoders: newEncoderPool(w)}
+}
+
+// assetStreams are the three asset exports of a run: assets updated, deleted and
+// terminated since their own watermarks.
+func (s *Source) assetStreams(w Wire) []runnable {
+	cfg := s.deps.cfg
+	keep := sourceFilter(cfg.AssetsExcludeSources)
+	active := s.newExportStream(StreamAssets+".active", tenable.ExportAssets, s.deps.topics.Assets, "asset", w)
+	active.derived = map[string]string{"state": AssetActive}
+	active.keep = keep
+	active.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
+		req := tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize}
+		if since.After(time.Unix(1, 0)) {
+			req.Filters.UpdatedAt = since
+		}
+		return s.deps.api.StartAssetExport(ctx, req)
+	}
+	deleted := s.newExportStream(StreamAssets+".deleted", tenable.ExportAssets, s.deps.topics.Assets, "asset", w)
+	deleted.derived = map[string]string{"state": AssetDeleted}
+	deleted.tombstones = cfg.AssetsTombstones
+	deleted.keep = keep
+	deleted.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
+		return s.deps.api.StartAssetExport(ctx, tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize, Filters: tenable.AssetFilters{DeletedAt: since}})
+	}
+	terminated := s.newExportStream(StreamAssets+".terminated", tenable.ExportAssets, s.deps.topics.Assets, "asset", w)
+	terminated.derived = map[string]string{"state": AssetTerminated}
+	terminated.tombstones = cfg.AssetsTombstones
+	terminated.keep = keep
+	terminated.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
+		return s.deps.api.StartAssetExport(ctx, tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize, Filters: tenable.AssetFilters{TerminatedAt: since}})
+	}
+	return []runnable{active, deleted, terminated}
+}
+
+func (s *Source) vulnStream(w Wire) runnable {
+	cfg := s.deps.cfg
+	v := s.newExportStream(StreamVulns, tenable.ExportVulns, s.deps.topics.Vulns, "vuln", w)
+	v.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
+		return s.deps.api.StartVulnExport(ctx, tenable.VulnExportRequest{
+			NumAssets: cfg.VulnsNumAssets, IncludeUnlicensed: &cfg.VulnsIncludeUnlicensed,
+			// Every state is asked for explicitly: with since, FIXED findings are
+			// matched on last_fixed, so fixes arrive as a delta too.
+			Filters: tenable.VulnFilters{Since: since, State: cfg.VulnsState, Severity: cfg.VulnsSeverity},
+		})
+	}
+	return v
+}
+
+func (s *Source) complianceStream(w Wire) runnable {
+	cfg := s.deps.cfg
+	c := s.newExportStream(StreamCompliance, tenable.ExportCompliance, s.deps.topics.Compliance, "compliance", w)
+	c.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
+		return s.deps.api.StartComplianceExport(ctx, tenable.ComplianceExportRequest{
+			NumFindings: cfg.ComplianceNumFindings, Filters: tenable.ComplianceFilters{LastSeen: since},
+		})
+	}
+	return c
+}
+
+// sourceFilter returns a keep function that drops assets every source of which
+// is excluded (assets that exist in Tenable only because tvmkafka imported them).
+func sourceFilter(excluded []string) func([]byte) bool {
+	if len(excluded) == 0 {
+		return nil
+	}
+	var pool fastjson.ParserPool
+	return func(record []byte) bool {
+		p := pool.Get()
+		defer pool.Put(p)
+		v, err := p.ParseBytes(record)
+		if err != nil {
+			return true // let the encoder report it
+		}
+		sources := v.GetArray("sources")
+		if len(sources) == 0 {
+			return true
+		}
+		for _, src := range sources {
+			if !slices.Contains(excluded, string(src.GetStringBytes("name"))) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// pluginStream pages through the plugin list updated since its watermark.
+type pluginStream struct {
+	*deps
+	topic    string
+	wire     Wire
+	encoders *encoderPool
+}
+
+func (s *pluginStream) Name() string { return StreamPlugins }
+
+// Run publishes every plugin updated since the watermark, page by page; each
+// fully acknowledged page is checkpointed, so an interrupted run resumes after it.
+func (s *pluginStream) Run(ctx context.Context) error {
+	cp := s.cps.get(StreamPlugins)
+	since := cp.Watermark
+	if since.IsZero() {
+		since = s.initialSince()
+	}
+	if cp.Export == nil || !cp.Export.Since.Equal(since) {
+		cp.Export = &InFlight{Since: since, RequestedAt: s.now().UTC().Truncate(time.Second)}
+		if err := s.cps.put(ctx, cp); err != nil {
+			return fmt.Errorf("plugins: %w", err)
+		}
+	}
+	// last_updated has day granularity and means "after that day"; ask from the
+	// day before the watermark so no plugin updated on the watermark day is missed.
+	var lastUpdated time.Time
+	if since.After(time.Unix(1, 0)) {
+		lastUpdated = since.Add(-24 * time.Hour)
+	}
+	prog := newProgress(s.log, StreamPlugins, "", 0)
+	defer prog.stop()
+	go prog.run(ctx, s.cfg.ProgressEvery)
+	page := cp.Export.PagesDone + 1
+	group := kafkaio.NewAckGroup()
+	headers := func(page int) []kafka.Header {
+		return []kafka.Header{
+			{Key: HeaderRecordType, Value: []byte("plugin")}, s.wire.header(),
+			{Key: HeaderPluginsPage, Value: []byte(strconv.Itoa(page))},
+			{Key: HeaderConnectorVersion, Value: []byte(s.version)},
+		}
+	}
+	pub := newChunkPublisher(ctx, s.deps, group, s.topic, headers(page), s.encoders, nil)
+	_, err := s.api.ListPlugins(ctx, tenable.PluginListOptions{
+		LastUpdated: lastUpdated, Size: s.cfg.PluginsPageSize, Page: page,
+		OnPage: func(p tenable.PluginPage) error {
+			if err := pub.send(); err != nil {
+				return err
+			}
+			if err := group.Wait(ctx); err != nil {
+				return fmt.Errorf("plugins page %d: %w", p.Page, err)
+			}
+			prog.chunkDone(pub.published)
+			cp.Export.PagesDone = p.Page
+			cp.Export.Records += pub.published
+			if err := s.cps.put(ctx, cp); err != nil {
+				return err
+			}
+			group = kafkaio.NewAckGroup()
+			pub = newChunkPublisher(ctx, s.deps, group, s.topic, headers(p.Page+1), s.encoders, nil)
+			return nil
+		},
+	}, func(rec []byte) error { return pub.add(rec) })
+	if err != nil {
+		prog.finish(tenable.ExportStatus{}, err)
+		return fmt.Errorf("plugins: %w", err)
+	}
+	prog.finish(tenable.ExportStatus{Status: tenable.StateFinished}, nil)
+	e := cp.Export
+	next := e.RequestedAt.Add(-s.cfg.Overlap)
+	if next.Before(e.Since) {
+		next = e.Since
+	}
+	cp.Watermark, cp.Export = next, nil
+	cp.Runs++
+	if err := s.cps.put(ctx, cp); err != nil {
+		return fmt.Errorf("plugins: %w", err)
+	}
+	s.log.Info("watermark advanced", "stream", StreamPlugins, "records", e.Records, "pages", e.PagesDone, "watermark", next.Format(time.RFC3339))
+	return nil
+}
