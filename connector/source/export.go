@@ -175,11 +175,11 @@ func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, 
 		QueueTimeout: s.cfg.QueueTimeout, OnStatus: prog.setStatus,
 	}
 	res, err := s.api.FollowExport(ctx, job, opts, func(_ context.Context, chunk int) error {
-		n, err := s.publishChunk(work, job, chunk)
+		n, err := s.publishChunk(work, job, chunk, prog)
 		if err != nil {
 			return err
 		}
-		prog.chunkDone(n)
+		prog.chunkDone()
 		mu.Lock()
 		defer mu.Unlock()
 		cp.Export.ChunksDone = append(cp.Export.ChunksDone, chunk)
@@ -193,7 +193,7 @@ func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, 
 
 // publishChunk streams one chunk into Kafka and returns once every record of it
 // was acknowledged.
-func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, chunk int) (int, error) {
+func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, chunk int, prog *progress) (int, error) {
 	group := kafkaio.NewAckGroup()
 	headers := []kafka.Header{
 		{Key: HeaderRecordType, Value: []byte(s.recordType)},
@@ -208,6 +208,7 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 	pub := newChunkPublisher(ctx, s.deps, group, s.topic, headers, s.encoders, s.derived)
 	pub.tombstones = s.tombstones
 	pub.keep = s.keep
+	pub.prog = prog
 	n, err := s.api.DownloadChunk(ctx, job.Kind, job.UUID, chunk, pub.add)
 	if err == nil {
 		err = pub.send()
@@ -250,6 +251,7 @@ type chunkPublisher struct {
 	derived    map[string]string
 	tombstones bool
 	keep       func([]byte) bool
+	prog       *progress // counts records as they are handed to Kafka
 	batch      []kafka.Message
 	slab       slab
 	published  int
@@ -308,5 +310,8 @@ func (p *chunkPublisher) send() error {
 	// The writer keeps the messages; hand it this slice and start a new one.
 	batch := p.batch
 	p.batch = make([]kafka.Message, 0, sendBatch)
+	if p.prog != nil {
+		p.prog.records.Add(int64(len(batch)))
+	}
 	return p.pub.Send(p.ctx, p.group, batch...)
 }

@@ -15,6 +15,7 @@ type progress struct {
 	log       *slog.Logger
 	stream    string
 	exportID  string
+	unit      string // what a chunk is called in logs: chunks, or pages for plugins
 	started   time.Time
 	chunks    atomic.Int64
 	records   atomic.Int64
@@ -25,7 +26,7 @@ type progress struct {
 }
 
 func newProgress(log *slog.Logger, stream, exportID string, chunksAlreadyDone int) *progress {
-	p := &progress{log: log, stream: stream, exportID: exportID, started: time.Now(), done: make(chan struct{})}
+	p := &progress{log: log, stream: stream, exportID: exportID, unit: "chunks", started: time.Now(), done: make(chan struct{})}
 	p.chunks.Store(int64(chunksAlreadyDone))
 	return p
 }
@@ -36,10 +37,7 @@ func (p *progress) setStatus(st tenable.ExportStatus) {
 	p.mu.Unlock()
 }
 
-func (p *progress) chunkDone(records int) {
-	p.chunks.Add(1)
-	p.records.Add(int64(records))
-}
+func (p *progress) chunkDone() { p.chunks.Add(1) }
 
 // totalChunks is the best known total: Tenable's total_chunks minus the empty
 // ones when reported, else the chunks seen so far.
@@ -63,11 +61,16 @@ func (p *progress) attrs() []any {
 	p.mu.Lock()
 	state := p.status.Status
 	p.mu.Unlock()
-	attrs := []any{"stream", p.stream, "export_uuid", p.exportID, "export_status", string(state),
-		"chunks_done", p.chunks.Load(), "records", records, "elapsed", elapsed.Round(time.Second)}
-	if known {
+	attrs := []any{"stream", p.stream}
+	if p.exportID != "" {
+		attrs = append(attrs, "export_uuid", p.exportID, "export_status", string(state))
+	}
+	attrs = append(attrs, p.unit+"_done", p.chunks.Load(), "records", records, "elapsed", elapsed.Round(time.Second))
+	switch {
+	case p.unit != "chunks":
+	case known:
 		attrs = append(attrs, "chunks_total", total)
-	} else {
+	default:
 		attrs = append(attrs, "chunks_available", total)
 	}
 	if secs := elapsed.Seconds(); secs > 0 {

@@ -282,7 +282,10 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	if since.IsZero() {
 		since = s.initialSince()
 	}
-	if cp.Export == nil || !cp.Export.Since.Equal(since) {
+	resumed := cp.Export != nil && cp.Export.Since.Equal(since)
+	if !resumed {
+		// RequestedAt becomes Tenable's clock at the first page; the local clock
+		// stands in until then.
 		cp.Export = &InFlight{Since: since, RequestedAt: s.now().UTC().Truncate(time.Second)}
 		if err := s.cps.put(ctx, cp); err != nil {
 			return fmt.Errorf("plugins: %w", err)
@@ -295,6 +298,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 		lastUpdated = since.Add(-24 * time.Hour)
 	}
 	prog := newProgress(s.log, StreamPlugins, "", 0)
+	prog.unit = "pages"
 	defer prog.stop()
 	go prog.run(ctx, s.cfg.ProgressEvery)
 	page := cp.Export.PagesDone + 1
@@ -307,6 +311,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 		}
 	}
 	pub := newChunkPublisher(ctx, s.deps, group, s.topic, headers(page), s.encoders, nil)
+	pub.prog = prog
 	_, err := s.api.ListPlugins(ctx, tenable.PluginListOptions{
 		LastUpdated: lastUpdated, Size: s.cfg.PluginsPageSize, Page: page,
 		OnPage: func(p tenable.PluginPage) error {
@@ -316,7 +321,10 @@ func (s *pluginStream) Run(ctx context.Context) error {
 			if err := group.Wait(ctx); err != nil {
 				return fmt.Errorf("plugins page %d: %w", p.Page, err)
 			}
-			prog.chunkDone(pub.published)
+			prog.chunkDone()
+			if !resumed && cp.Export.PagesDone == 0 && !p.ServerTime.IsZero() {
+				cp.Export.RequestedAt = p.ServerTime
+			}
 			cp.Export.PagesDone = p.Page
 			cp.Export.Records += pub.published
 			if err := s.cps.put(ctx, cp); err != nil {
@@ -324,6 +332,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 			}
 			group = kafkaio.NewAckGroup()
 			pub = newChunkPublisher(ctx, s.deps, group, s.topic, headers(p.Page+1), s.encoders, nil)
+			pub.prog = prog
 			return nil
 		},
 	}, func(rec []byte) error { return pub.add(rec) })

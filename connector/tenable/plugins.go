@@ -41,6 +41,8 @@ type PluginPage struct {
 	Records    int // plugins on this page
 	Seen       int // plugins handed over so far, all pages
 	TotalCount int // total_count as reported on this page
+	// ServerTime is Tenable's clock when it answered (the Date header).
+	ServerTime time.Time
 }
 
 // ListPlugins pages through the plugin list until total_count plugins were seen (or
@@ -91,6 +93,7 @@ func (c *Client) pluginPage(ctx context.Context, lastUpdated time.Time, size, pa
 		}
 		p, err := decodePluginPage(resp.Body, delivered, fn)
 		_ = resp.Body.Close()
+		p.ServerTime = c.serverTime(resp.Header)
 		delivered = max(delivered, p.Records)
 		if err == nil {
 			p.Page = page

@@ -1,0 +1,482 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// Errors returned by Transcode; each is wrapped with the field path concerned.
+var (
+	// ErrNotObject: the record is not a JSON object.
+	ErrNotObject = errors.New("not a JSON object")
+	// ErrKeyField: a Kafka key field (or the record holding it) is missing, null,
+	// empty or of the wrong type.
+	ErrKeyField = errors.New("bad key field")
+	// ErrMissingDerived: the caller did not supply a value for a derived field.
+	ErrMissingDerived = errors.New("missing derived field value")
+)
+
+// KeySeparator joins the values of the key fields in a Kafka key.
+const KeySeparator = '|'
+
+// Transcoder turns Tenable JSON records into Avro binary (the encoding goavro
+// writes, byte for byte) plus a Kafka key, without building intermediate maps.
+// It reuses its buffers, so it is not safe for concurrent use: make one per
+// goroutine.
+type Transcoder struct {
+	schema *Schema
+	parser fastjson.Parser
+
+	// Scratch space per record plan (a record type never contains itself, so
+	// one set per type is enough).
+	slots  [][]*fastjson.Value
+	ranks  [][]int
+	extras [][]byte
+
+	keyParts [][]byte
+	key      []byte
+	text     []byte // number text and UTF-8 repairs
+}
+
+// NewTranscoder returns a Transcoder for the schema.
+func (s *Schema) NewTranscoder() *Transcoder {
+	t := &Transcoder{schema: s}
+	n := s.plan.id + 1
+	forEachRecord(s.plan, func(rp *recordPlan) { n = max(n, rp.id+1) })
+	t.slots = make([][]*fastjson.Value, n)
+	t.ranks = make([][]int, n)
+	t.extras = make([][]byte, n)
+	forEachRecord(s.plan, func(rp *recordPlan) {
+		t.slots[rp.id] = make([]*fastjson.Value, len(rp.fields))
+		t.ranks[rp.id] = make([]int, len(rp.fields))
+	})
+	t.keyParts = make([][]byte, len(s.KeyFields))
+	return t
+}
+
+func forEachRecord(root *recordPlan, fn func(*recordPlan)) {
+	seen := make(map[*recordPlan]bool)
+	var walkType func(tp *typePlan)
+	var walk func(rp *recordPlan)
+	walk = func(rp *recordPlan) {
+		if seen[rp] {
+			return
+		}
+		seen[rp] = true
+		fn(rp)
+		for i := range rp.fields {
+			walkType(rp.fields[i].typ)
+		}
+	}
+	walkType = func(tp *typePlan) {
+		switch tp.kind {
+		case kindRecord:
+			walk(tp.record)
+		case kindArray:
+			walkType(tp.items)
+		}
+	}
+	walk(root)
+}
+
+// Transcode appends the Avro binary encoding of one Tenable JSON record (one
+// element of an export chunk or plugin page) to dst and returns it, with the
+// record's Kafka key: the values of the schema's tvm.key fields in order, joined
+// by '|', integers in decimal, protocol upper-cased, e.g.
+// "53ed0fa2-ccd5-4d2e-92ee-c072635889e3|156641|445|TCP". The key is nil for
+// schemas without tvm.key. derived supplies the values of fields marked
+// tvm.derived (by Avro field name).
+//
+// Missing or null members become null; numbers, numeric strings and timestamps
+// in any of Tenable's forms are converted; members the schema does not name and
+// values that do not fit their field go, as JSON, to the record's extra field.
+// A record that is not a JSON object, a bad key field or a missing derived value
+// is an error; dst is then returned unextended.
+//
+// value is dst extended as by append. key belongs to the Transcoder and stays
+// valid until the next call.
+func (t *Transcoder) Transcode(dst []byte, record []byte, derived map[string]string) (value []byte, key []byte, err error) {
+	v, err := t.parser.ParseBytes(record)
+	if err != nil {
+		return dst, nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+	}
+	if v.Type() != fastjson.TypeObject {
+		return dst, nil, fmt.Errorf("record: %w", ErrNotObject)
+	}
+	start := len(dst)
+	out, err := t.encodeRecord(dst, t.schema.plan, v, derived)
+	if err != nil {
+		return dst[:start], nil, err
+	}
+	if len(t.keyParts) == 0 {
+		return out, nil, nil
+	}
+	t.key = t.key[:0]
+	for i, p := range t.keyParts {
+		if i > 0 {
+			t.key = append(t.key, KeySeparator)
+		}
+		t.key = append(t.key, p...)
+	}
+	return out, t.key, nil
+}
+
+// encodeRecord writes the fields of a record from a JSON object.
+func (t *Transcoder) encodeRecord(dst []byte, rp *recordPlan, v *fastjson.Value, derived map[string]string) ([]byte, error) {
+	obj, _ := v.Object()
+	slots, ranks := t.slots[rp.id], t.ranks[rp.id]
+	clear(slots)
+	extra := t.extras[rp.id][:0]
+
+	// One pass over the members: named ones to their slot, the rest to extra.
+	var err error
+	obj.Visit(func(key []byte, val *fastjson.Value) {
+		if err != nil {
+			return
+		}
+		ref, ok := rp.members[string(key)]
+		if ok {
+			cur := slots[ref.field]
+			if cur == nil {
+				slots[ref.field], ranks[ref.field] = val, ref.rank
+				return
+			}
+			if ref.rank < ranks[ref.field] { // a preferred name: the other one moves to extra
+				old := rp.fields[ref.field].jsonKeys[ranks[ref.field]]
+				slots[ref.field], ranks[ref.field] = val, ref.rank
+				extra, err = appendMember(extra, []byte(old), cur)
+				return
+			}
+			// A duplicate or less preferred name: keep it in extra.
+		}
+		extra, err = appendMember(extra, key, val)
+	})
+	if err != nil {
+		return dst, err
+	}
+
+	for i := range rp.fields {
+		f := &rp.fields[i]
+		if f.derived {
+			s, ok := derived[f.name]
+			if !ok {
+				return dst, fmt.Errorf("%w: %s", ErrMissingDerived, f.name)
+			}
+			if f.nullable {
+				dst = append(dst, 2)
+			}
+			dst = t.appendString(dst, unsafeBytes(s))
+			continue
+		}
+		val := slots[i]
+		if val == nil || val.Type() == fastjson.TypeNull {
+			if !f.nullable {
+				return dst, t.requiredError(f, "missing or null")
+			}
+			dst = append(dst, 0)
+			continue
+		}
+		mark := len(dst)
+		if f.nullable {
+			dst = append(dst, 2)
+		}
+		var ok bool
+		dst, ok, err = t.encodeValue(dst, f.typ, val, derived)
+		if err != nil {
+			return dst, fmt.Errorf("%s: %w", f.name, err)
+		}
+		if !ok {
+			if !f.nullable {
+				return dst, t.requiredError(f, "not a "+kindName(f.typ))
+			}
+			dst = append(dst[:mark], 0)
+			if extra, err = appendMember(extra, []byte(f.jsonKeys[ranks[i]]), val); err != nil {
+				return dst, err
+			}
+			continue
+		}
+		if f.keyIndex >= 0 {
+			if err := t.keyPart(f, val); err != nil {
+				return dst, err
+			}
+		}
+	}
+
+	if len(extra) == 0 {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 2)
+		dst = appendVarint(dst, int64(len(extra)+2))
+		dst = append(dst, '{')
+		dst = append(dst, extra...)
+		dst = append(dst, '}')
+	}
+	t.extras[rp.id] = extra
+	return dst, nil
+}
+
+// requiredError reports a required field (a key field or a record on the way to
+// one) that is missing or does not fit.
+func (t *Transcoder) requiredError(f *fieldPlan, why string) error {
+	name := f.name
+	if f.keyIndex >= 0 {
+		name = t.schema.KeyFields[f.keyIndex]
+	}
+	return fmt.Errorf("%w: %s is %s", ErrKeyField, name, why)
+}
+
+func kindName(tp *typePlan) string {
+	switch tp.kind {
+	case kindString:
+		return "string"
+	case kindInt, kindLong:
+		return "integer"
+	case kindDouble:
+		return "number"
+	case kindBoolean:
+		return "boolean"
+	case kindTimestampMillis:
+		return "timestamp"
+	case kindArray:
+		return "array"
+	default:
+		return "object"
+	}
+}
+
+// keyPart records the Kafka key text of a key field that was just written.
+func (t *Transcoder) keyPart(f *fieldPlan, val *fastjson.Value) error {
+	p := t.keyParts[f.keyIndex][:0]
+	switch f.typ.kind {
+	case kindString:
+		s, err := val.StringBytes()
+		switch {
+		case err != nil: // a number written as its text
+			p = val.MarshalTo(p)
+		case !utf8.Valid(s): // as written in the record
+			p = append(p, bytes.ToValidUTF8(s, []byte("\ufffd"))...)
+		default:
+			p = append(p, s...)
+		}
+	default:
+		n, _ := t.integer(val)
+		p = strconv.AppendInt(p, n, 10)
+	}
+	if len(p) == 0 {
+		return fmt.Errorf("%w: %s is empty", ErrKeyField, t.schema.KeyFields[f.keyIndex])
+	}
+	if f.keyUpper {
+		for i, c := range p {
+			if 'a' <= c && c <= 'z' {
+				p[i] = c - ('a' - 'A')
+			}
+		}
+	}
+	t.keyParts[f.keyIndex] = p
+	return nil
+}
+
+// encodeValue writes val as the (non-null) type tp. ok is false when the value
+// does not fit the type; dst may then hold a partial write, which the caller
+// discards.
+func (t *Transcoder) encodeValue(dst []byte, tp *typePlan, val *fastjson.Value, derived map[string]string) (out []byte, ok bool, err error) {
+	switch tp.kind {
+	case kindString:
+		switch val.Type() {
+		case fastjson.TypeString:
+			b, _ := val.StringBytes()
+			return t.appendString(dst, b), true, nil
+		case fastjson.TypeNumber: // a number where text is expected: keep its literal
+			t.text = val.MarshalTo(t.text[:0])
+			if !validNumber(t.text) {
+				return dst, false, fmt.Errorf("%w: number %q", ErrInvalidJSON, t.text)
+			}
+			dst = appendVarint(dst, int64(len(t.text)))
+			return append(dst, t.text...), true, nil
+		}
+		return dst, false, nil
+	case kindInt, kindLong:
+		n, ok := t.integer(val)
+		if !ok || (tp.kind == kindInt && (n < math.MinInt32 || n > math.MaxInt32)) {
+			return dst, false, t.numberErr(val)
+		}
+		return appendVarint(dst, n), true, nil
+	case kindDouble:
+		f, ok := t.double(val)
+		if !ok {
+			return dst, false, t.numberErr(val)
+		}
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f)), true, nil
+	case kindBoolean:
+		switch val.Type() {
+		case fastjson.TypeTrue:
+			return append(dst, 1), true, nil
+		case fastjson.TypeFalse:
+			return append(dst, 0), true, nil
+		case fastjson.TypeString:
+			switch b, _ := val.StringBytes(); string(b) {
+			case "true":
+				return append(dst, 1), true, nil
+			case "false":
+				return append(dst, 0), true, nil
+			}
+		}
+		return dst, false, t.numberErr(val)
+	case kindTimestampMillis:
+		var ms int64
+		switch val.Type() {
+		case fastjson.TypeString:
+			b, _ := val.StringBytes()
+			ms, ok = parseTimestamp(b)
+		case fastjson.TypeNumber:
+			t.text = val.MarshalTo(t.text[:0])
+			if !validNumber(t.text) {
+				return dst, false, fmt.Errorf("%w: number %q", ErrInvalidJSON, t.text)
+			}
+			ms, ok = epochText(t.text)
+		}
+		if !ok {
+			return dst, false, nil
+		}
+		return appendVarint(dst, ms), true, nil
+	case kindArray:
+		if val.Type() != fastjson.TypeArray {
+			return dst, false, t.numberErr(val)
+		}
+		items, _ := val.Array()
+		if len(items) > 0 {
+			dst = appendVarint(dst, int64(len(items)))
+			for _, item := range items {
+				if dst, ok, err = t.encodeValue(dst, tp.items, item, derived); !ok || err != nil {
+					return dst, false, err
+				}
+			}
+		}
+		return append(dst, 0), true, nil
+	case kindRecord:
+		if val.Type() != fastjson.TypeObject {
+			return dst, false, t.numberErr(val)
+		}
+		dst, err = t.encodeRecord(dst, tp.record, val, derived)
+		return dst, err == nil, err
+	}
+	return dst, false, fmt.Errorf("unsupported kind %d", tp.kind)
+}
+
+// numberErr returns an error when val is a malformed number that fastjson let
+// through (NaN, 1.2.3, ...): such input is not JSON, so it cannot go to extra.
+func (t *Transcoder) numberErr(val *fastjson.Value) error {
+	if val.Type() != fastjson.TypeNumber {
+		return nil
+	}
+	t.text = val.MarshalTo(t.text[:0])
+	if validNumber(t.text) {
+		return nil
+	}
+	return fmt.Errorf("%w: number %q", ErrInvalidJSON, t.text)
+}
+
+// integer reads an integral number or numeric string: 42, 42.0, 4.2e1, "42".
+func (t *Transcoder) integer(val *fastjson.Value) (int64, bool) {
+	var s []byte
+	switch val.Type() {
+	case fastjson.TypeNumber:
+		t.text = val.MarshalTo(t.text[:0])
+		s = t.text
+	case fastjson.TypeString:
+		s, _ = val.StringBytes()
+	default:
+		return 0, false
+	}
+	if !validNumber(s) {
+		return 0, false
+	}
+	if n, ok := parseDecimalInt(s); ok {
+		return n, true
+	}
+	f, err := strconv.ParseFloat(unsafeString(s), 64)
+	if err != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// parseDecimalInt parses a plain decimal integer that fits int64.
+func parseDecimalInt(s []byte) (int64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 { // 18 digits always fit; longer ones take the slow path
+		return 0, false
+	}
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// double reads a finite number or numeric string.
+func (t *Transcoder) double(val *fastjson.Value) (float64, bool) {
+	var s []byte
+	switch val.Type() {
+	case fastjson.TypeNumber:
+		t.text = val.MarshalTo(t.text[:0])
+		s = t.text
+	case fastjson.TypeString:
+		s, _ = val.StringBytes()
+	default:
+		return 0, false
+	}
+	if !validNumber(s) {
+		return 0, false
+	}
+	if n, ok := parseDecimalInt(s); ok && n > -1<<53 && n < 1<<53 {
+		return float64(n), true
+	}
+	f, err := strconv.ParseFloat(unsafeString(s), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f, true
+}
+
+// appendString writes an Avro string; invalid UTF-8 becomes U+FFFD.
+func (t *Transcoder) appendString(dst []byte, b []byte) []byte {
+	if !utf8.Valid(b) {
+		t.text = append(t.text[:0], bytes.ToValidUTF8(b, []byte("\ufffd"))...)
+		b = t.text
+	}
+	dst = appendVarint(dst, int64(len(b)))
+	return append(dst, b...)
+}
+
+// appendMember appends `"key":value` to an extra object under construction.
+func appendMember(extra []byte, key []byte, val *fastjson.Value) ([]byte, error) {
+	if len(extra) > 0 {
+		extra = append(extra, ',')
+	}
+	extra = appendJSONString(extra, key)
+	extra = append(extra, ':')
+	return appendJSONValue(extra, val)
+}
+
+// appendVarint writes n zig-zag encoded as a variable-length integer (Avro int
+// and long).
+func appendVarint(dst []byte, n int64) []byte {
+	return binary.AppendUvarint(dst, uint64(n<<1)^uint64(n>>63))
+}
