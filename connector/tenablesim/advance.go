@@ -92,11 +92,12 @@ func (s *Server) Advance(d time.Duration) (AdvanceSummary, error) {
 		s.rescan(r, a, at(), plugins, &sum)
 		sum.AssetsRescanned++
 	}
-	// Lifecycle: deletions and terminations of assets not touched yet.
+	// Lifecycle: deletions and terminations of live assets (rescanned ones too:
+	// over a long step nearly every asset is rescanned, and some still go away).
 	pick := func(want func(*asset) bool) int {
 		for range 50 {
 			i := r.IntN(len(assets))
-			if !changed[i] && assets[i].live() && want(assets[i]) {
+			if assets[i].live() && want(assets[i]) {
 				return i
 			}
 		}
