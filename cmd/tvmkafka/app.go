@@ -11,6 +11,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/state"
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 	"github.com/tvmkafka/tvmkafka/schemas"
 	"github.com/tvmkafka/tvmkafka/schemas/registry"
 )
@@ -25,6 +26,7 @@ type app struct {
 	stateW   *kafkaio.Producer // checkpoints: small, each awaited, so no batching delay
 	store    state.Store
 	registry registry.Client // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
+	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
 }
 
 func newApp(cfg config, log *slog.Logger) (*app, error) {
@@ -50,6 +52,14 @@ func newApp(cfg config, log *slog.Logger) (*app, error) {
 	}
 	a := &app{cfg: cfg, log: log, tenable: client, producer: producer, stateW: stateW,
 		store: state.NewKafkaStore(conn, cfg.Topic.State, stateW)}
+	if cfg.HTTPAddr != "" {
+		srv, err := telemetry.Serve(cfg.HTTPAddr, log)
+		if err != nil {
+			_ = a.Close()
+			return nil, fmt.Errorf("TVMKAFKA_HTTP_ADDR: %w", err)
+		}
+		a.http = srv
+	}
 	if cfg.SchemaRegistry.URL != "" {
 		reg, err := registry.New(registry.Config{URL: cfg.SchemaRegistry.URL, Username: cfg.SchemaRegistry.Username, Password: cfg.SchemaRegistry.Password})
 		if err != nil {
@@ -61,9 +71,22 @@ func newApp(cfg config, log *slog.Logger) (*app, error) {
 	return a, nil
 }
 
-// Close flushes and closes the producers.
+// ready tells the health endpoint that start-up is over.
+func (a *app) ready() {
+	if a.http != nil {
+		a.http.SetReady(true)
+	}
+}
+
+// Close flushes and closes the producers and stops the HTTP endpoint.
 func (a *app) Close() error {
-	return errors.Join(a.producer.Close(), a.stateW.Close())
+	err := errors.Join(a.producer.Close(), a.stateW.Close())
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, a.http.Shutdown(ctx))
+	}
+	return err
 }
 
 // sourceTopicSpecs are the topics the sources write to.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/tvmkafka/tvmkafka/connector/sink"
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
@@ -27,7 +28,10 @@ type config struct {
 	Topic          topicConfig    `envconfig:"TOPIC"`
 	Source         source.Config  `envconfig:"SOURCE"`
 	Run            runConfig      `envconfig:"RUN"`
+	Sink           sink.Config    `envconfig:"SINK"`
 	Log            logConfig      `envconfig:"LOG"`
+	// HTTPAddr serves /metrics, /healthz and /readyz.
+	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"serve /metrics (Prometheus), /healthz and /readyz here, e.g. :9464; empty: off"`
 }
 
 type tenableConfig struct {
@@ -79,6 +83,8 @@ type topicConfig struct {
 	Plugins           string `envconfig:"PLUGINS" default:"tenable.vm.plugins" desc:"plugin metadata"`
 	State             string `envconfig:"STATE" default:"tenable.vm.connector.state" desc:"connector checkpoints (always compacted)"`
 	SourceDLQ         string `envconfig:"SOURCE_DLQ" default:"tenable.vm.source.dlq" desc:"exported records that could not be encoded"`
+	Inbound           string `envconfig:"INBOUND" default:"tenable.vm.assets.inbound" desc:"assets upstream tools produce for import"`
+	InboundDLQ        string `envconfig:"INBOUND_DLQ" default:"tenable.vm.assets.inbound.dlq" desc:"inbound assets that could not be imported, with the reason"`
 	Create            bool   `envconfig:"CREATE" default:"true" desc:"create missing topics at start"`
 	Partitions        int    `envconfig:"PARTITIONS" default:"6" desc:"partitions of created data topics"`
 	ReplicationFactor int    `envconfig:"REPLICATION_FACTOR" default:"-1" desc:"replication of created topics; -1: the broker default"`

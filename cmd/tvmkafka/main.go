@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tvmkafka/tvmkafka/connector/tenable"
 )
 
 func main() {
@@ -55,7 +57,7 @@ the --help of each command.`,
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(newVersionCommand(), newSimCommand(), newSourceCommand())
+	root.AddCommand(newVersionCommand(), newSimCommand(), newSourceCommand(), newRunCommand(), newSinkCommand(), newSchemasCommand())
 	return root
 }
 
@@ -65,7 +67,8 @@ func newVersionCommand() *cobra.Command {
 		Short: "Print the tvmkafka version and the User-Agent it sends to Tenable VM",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "tvmkafka %s\n", version())
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "tvmkafka %s\nUser-Agent: %s\n", version(),
+				tenable.UserAgent("tvmkafka", "Kafka Connector", version()))
 			return err
 		},
 	}

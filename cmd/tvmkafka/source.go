@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -51,6 +52,12 @@ Configuration (environment):
 }
 
 func runSource(ctx context.Context, once bool, names []string) error {
+	return runConnector(ctx, once, names, false)
+}
+
+// runConnector runs the source streams and, with withSink, the sink beside them;
+// it returns when both are done (once) or ctx ends.
+func runConnector(ctx context.Context, once bool, names []string, withSink bool) error {
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
@@ -72,6 +79,7 @@ func runSource(ctx context.Context, once bool, names []string) error {
 	if err != nil {
 		return err
 	}
+	a.ready()
 	log.Info("tvmkafka source starting", "version", version(), "tenable", a.tenable.BaseURL(), "brokers", strings.Join(cfg.Kafka.Brokers, ","),
 		"streams", strings.Join(names, ","), "once", once)
 	if once {
@@ -81,9 +89,16 @@ func runSource(ctx context.Context, once bool, names []string) error {
 		log.Info("source run complete: every record acknowledged, every checkpoint saved")
 		return nil
 	}
-	err = src.Run(ctx, names, cfg.Run.interval)
-	if errors.Is(err, context.Canceled) {
-		return nil
+	var sinkErr error
+	var wg sync.WaitGroup
+	if withSink {
+		warnEchoLoop(log, cfg)
+		wg.Go(func() { sinkErr = a.runSink(ctx, false) })
 	}
-	return err
+	srcErr := src.Run(ctx, names, cfg.Run.interval)
+	wg.Wait()
+	if errors.Is(srcErr, context.Canceled) {
+		srcErr = nil
+	}
+	return errors.Join(srcErr, sinkErr)
 }

@@ -12,9 +12,24 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 )
+
+var (
+	metricRecords     = telemetry.Counter("tvmkafka.source.records", "records handed to Kafka, by stream", "{record}")
+	metricChunks      = telemetry.Counter("tvmkafka.source.chunks", "export chunks and plugin pages whose every record Kafka acknowledged, by stream", "{chunk}")
+	metricExports     = telemetry.Counter("tvmkafka.source.exports", "exports by stream and outcome: complete, retried (Tenable failed it) or failed", "{export}")
+	metricDeadLetters = telemetry.Counter("tvmkafka.source.dead_letters", "records that could not be encoded and went to the dead-letter topic", "{record}")
+)
+
+func streamAttr(name string) metric.MeasurementOption {
+	return metric.WithAttributes(attribute.String("stream", name))
+}
 
 // Tenable is what the source stages need from Tenable VM; *tenable.Client has it.
 type Tenable interface {
@@ -109,13 +124,16 @@ func (s *exportStream) Run(ctx context.Context) error {
 		}
 		err = s.follow(ctx, work, job, done, &cp)
 		if err == nil {
+			metricExports.Add(work, 1, metric.WithAttributes(attribute.String("stream", s.name), attribute.String("outcome", "complete")))
 			return s.complete(work, &cp)
 		}
 		if ctx.Err() != nil || !retryableExport(err) {
+			metricExports.Add(work, 1, metric.WithAttributes(attribute.String("stream", s.name), attribute.String("outcome", "failed")))
 			// The export stays in the checkpoint: the next run resumes it.
 			return fmt.Errorf("%s: export %s: %w", s.name, job.UUID, err)
 		}
 		lastErr = err
+		metricExports.Add(work, 1, metric.WithAttributes(attribute.String("stream", s.name), attribute.String("outcome", "retried")))
 		s.log.Warn("export did not deliver all its data; requesting it again",
 			"stream", s.name, "export_uuid", job.UUID, "attempt", attempt, "max_attempts", s.cfg.MaxExportAttempts, "error", err)
 		cp.Export = nil // the watermark stays: the new export covers the same delta
@@ -180,6 +198,7 @@ func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, 
 			return err
 		}
 		prog.chunkDone()
+		metricChunks.Add(work, 1, streamAttr(s.name))
 		mu.Lock()
 		defer mu.Unlock()
 		cp.Export.ChunksDone = append(cp.Export.ChunksDone, chunk)
@@ -205,7 +224,7 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 	if st := s.derived["state"]; st != "" {
 		headers = append(headers, kafka.Header{Key: HeaderAssetState, Value: []byte(st)})
 	}
-	pub := newChunkPublisher(ctx, s.deps, group, s.topic, headers, s.encoders, s.derived)
+	pub := newChunkPublisher(ctx, s.deps, s.name, group, s.topic, headers, s.encoders, s.derived)
 	pub.tombstones = s.tombstones
 	pub.keep = s.keep
 	pub.prog = prog
@@ -244,6 +263,7 @@ func (s *exportStream) complete(ctx context.Context, cp *Checkpoint) error {
 type chunkPublisher struct {
 	*deps
 	ctx        context.Context // the RecordFunc carries none
+	stream     string
 	group      *kafkaio.AckGroup
 	topic      string
 	headers    []kafka.Header
@@ -259,8 +279,8 @@ type chunkPublisher struct {
 	deadLetter int
 }
 
-func newChunkPublisher(ctx context.Context, d *deps, g *kafkaio.AckGroup, topic string, headers []kafka.Header, enc *encoderPool, derived map[string]string) *chunkPublisher {
-	return &chunkPublisher{ctx: ctx, deps: d, group: g, topic: topic, headers: headers, encoders: enc, derived: derived,
+func newChunkPublisher(ctx context.Context, d *deps, stream string, g *kafkaio.AckGroup, topic string, headers []kafka.Header, enc *encoderPool, derived map[string]string) *chunkPublisher {
+	return &chunkPublisher{ctx: ctx, deps: d, stream: stream, group: g, topic: topic, headers: headers, encoders: enc, derived: derived,
 		batch: make([]kafka.Message, 0, sendBatch)}
 }
 
@@ -293,6 +313,7 @@ func (p *chunkPublisher) add(record []byte) error {
 // reason, instead of stopping the stream or dropping it.
 func (p *chunkPublisher) deadLetterRecord(record []byte, cause error) error {
 	p.deadLetter++
+	metricDeadLetters.Add(p.ctx, 1, streamAttr(p.stream))
 	p.log.Warn("record could not be encoded; sending it to the dead-letter topic", "topic", p.topics.DeadLetter, "target_topic", p.topic, "error", cause)
 	headers := append(slices.Clone(p.headers), kafka.Header{Key: HeaderError, Value: []byte(cause.Error())},
 		kafka.Header{Key: "tvm.target_topic", Value: []byte(p.topic)})
@@ -313,5 +334,6 @@ func (p *chunkPublisher) send() error {
 	if p.prog != nil {
 		p.prog.records.Add(int64(len(batch)))
 	}
+	metricRecords.Add(p.ctx, int64(len(batch)), streamAttr(p.stream))
 	return p.pub.Send(p.ctx, p.group, batch...)
 }

@@ -13,10 +13,13 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fastjson"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/state"
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
@@ -92,6 +95,17 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	s.streams[StreamAssets] = s.assetStreams(opts.Wires[schemas.NameAsset])
 	s.streams[StreamVulns] = []runnable{s.vulnStream(opts.Wires[schemas.NameVuln])}
 	s.streams[StreamCompliance] = []runnable{s.complianceStream(opts.Wires[schemas.NameCompliance])}
+	telemetry.Gauge("tvmkafka.source.watermark_age", "time since each stream's watermark; it grows when runs fail", "s",
+		func(_ context.Context, o metric.Float64Observer) error {
+			for _, names := range s.streams {
+				for _, r := range names {
+					if cp := d.cps.get(r.Name()); !cp.Watermark.IsZero() {
+						o.Observe(d.now().Sub(cp.Watermark).Seconds(), metric.WithAttributes(attribute.String("stream", r.Name())))
+					}
+				}
+			}
+			return nil
+		})
 	s.streams[StreamPlugins] = []runnable{&pluginStream{deps: d, topic: d.topics.Plugins, wire: opts.Wires[schemas.NamePlugin],
 		encoders: newEncoderPool(opts.Wires[schemas.NamePlugin])}}
 	return s, nil
@@ -310,7 +324,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 			{Key: HeaderConnectorVersion, Value: []byte(s.version)},
 		}
 	}
-	pub := newChunkPublisher(ctx, s.deps, group, s.topic, headers(page), s.encoders, nil)
+	pub := newChunkPublisher(ctx, s.deps, StreamPlugins, group, s.topic, headers(page), s.encoders, nil)
 	pub.prog = prog
 	_, err := s.api.ListPlugins(ctx, tenable.PluginListOptions{
 		LastUpdated: lastUpdated, Size: s.cfg.PluginsPageSize, Page: page,
@@ -322,6 +336,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 				return fmt.Errorf("plugins page %d: %w", p.Page, err)
 			}
 			prog.chunkDone()
+			metricChunks.Add(ctx, 1, streamAttr(StreamPlugins))
 			if !resumed && cp.Export.PagesDone == 0 && !p.ServerTime.IsZero() {
 				cp.Export.RequestedAt = p.ServerTime
 			}
@@ -331,7 +346,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 				return err
 			}
 			group = kafkaio.NewAckGroup()
-			pub = newChunkPublisher(ctx, s.deps, group, s.topic, headers(p.Page+1), s.encoders, nil)
+			pub = newChunkPublisher(ctx, s.deps, StreamPlugins, group, s.topic, headers(p.Page+1), s.encoders, nil)
 			pub.prog = prog
 			return nil
 		},

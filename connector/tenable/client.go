@@ -16,6 +16,15 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/go-json-experiment/json"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
+)
+
+var (
+	metricRequests = telemetry.Counter("tvmkafka.tenable.requests", "HTTP requests to Tenable VM, by method and status (retries included)", "{request}")
+	metricRetries  = telemetry.Counter("tvmkafka.tenable.retries", "requests to Tenable VM sent again after a throttled or failed attempt", "{request}")
 )
 
 // libraryName is the library part of the User-Agent, after Tenable's integration part.
@@ -126,6 +135,7 @@ func (c *Client) do(ctx context.Context, r call) (*http.Response, error) {
 		return err
 	}
 	notify := func(err error, wait time.Duration) {
+		metricRetries.Add(ctx, 1)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "tenable request failed, retrying",
 			slog.String("method", r.method), slog.String("path", r.path),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
@@ -186,6 +196,11 @@ func (c *Client) attempt(ctx context.Context, r call, attempt int, lastReqUUID s
 		}
 	}
 	resp, err := c.cfg.HTTPClient.Do(req)
+	status := "error"
+	if err == nil {
+		status = strconv.Itoa(resp.StatusCode)
+	}
+	metricRequests.Add(ctx, 1, metric.WithAttributes(attribute.String("method", r.method), attribute.String("status", status)))
 	if err != nil {
 		timer.Stop()
 		cause := context.Cause(actx)

@@ -12,7 +12,16 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
+)
+
+var (
+	metricProduced = telemetry.Counter("tvmkafka.kafka.messages", "messages whose produce request ended, by topic and outcome (acked or failed)", "{message}")
+	metricBytes    = telemetry.Counter("tvmkafka.kafka.acked_bytes", "bytes of messages Kafka acknowledged", "By")
 )
 
 // ProducerConfig tunes the producer. Zero values take the defaults.
@@ -206,6 +215,17 @@ func (p *Producer) complete(msgs []kafka.Message, err error) {
 			pd.group.done(fmt.Errorf("produce to %s: %w", m.Topic, err))
 		} else {
 			pd.group.done(nil)
+		}
+	}
+	if len(msgs) > 0 {
+		outcome := "acked"
+		if err != nil {
+			outcome = "failed"
+		}
+		metricProduced.Add(context.Background(), int64(len(msgs)), metric.WithAttributes(
+			attribute.String("topic", msgs[0].Topic), attribute.String("outcome", outcome)))
+		if err == nil {
+			metricBytes.Add(context.Background(), bytes)
 		}
 	}
 	if err != nil {

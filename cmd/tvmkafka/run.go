@@ -1,0 +1,58 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tvmkafka/tvmkafka/connector/source"
+)
+
+func newRunCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the source streams on their intervals (and the sink when enabled) until SIGTERM",
+		Long: `Runs every stream named by TVMKAFKA_RUN_STREAMS on its own interval
+(TVMKAFKA_RUN_<STREAM>_INTERVAL) until SIGINT or SIGTERM. A failed run is logged
+and tried again at the next interval; its watermark has not moved.
+
+On SIGTERM, no new chunk is started; chunks in progress get
+TVMKAFKA_SOURCE_DRAIN_TIMEOUT to finish and checkpoint. An export left unfinished
+is resumed by the next start.
+
+Configuration (environment):
+` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SOURCE", "RUN", "SINK", "LOG"),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			names, err := source.ParseStreams(cfg.Run.Streams)
+			if err != nil {
+				return err
+			}
+			if err := validateIntervals(cfg.Run); err != nil {
+				return err
+			}
+			return runConnector(cmd.Context(), false, names, cfg.Run.Sink)
+		},
+	}
+}
+
+func validateIntervals(r runConfig) error {
+	var bad []string
+	for _, s := range source.StreamNames {
+		if r.interval(s) <= 0 {
+			bad = append(bad, "TVMKAFKA_RUN_"+strings.ToUpper(s)+"_INTERVAL")
+		}
+	}
+	if len(bad) > 0 {
+		return &configError{"must be positive: " + strings.Join(bad, ", ")}
+	}
+	return nil
+}
+
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return "configuration: " + e.msg }

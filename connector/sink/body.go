@@ -1,0 +1,109 @@
+package sink
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tvmkafka/tvmkafka/connector/tenable"
+)
+
+// Errors of BodyBuilder.Add.
+var (
+	// ErrAssetTooLarge: the asset alone does not fit in an empty body.
+	ErrAssetTooLarge = errors.New("asset does not fit in an import request")
+	// ErrBodyFull: the asset does not fit in what is left of the body; send the
+	// body and start a new one.
+	ErrBodyFull = errors.New("import request body is full")
+)
+
+// BodyBuilder builds one POST /import/assets body,
+// {"source":"...","assets":[{...},...]}, from validated assets, and always knows
+// its exact encoded size: the body stays strictly below maxBytes. It is not safe
+// for concurrent use.
+type BodyBuilder struct {
+	maxBytes int
+	envelope int    // length of `{"source":"...","assets":[`
+	buf      []byte // the whole body: envelope, assets separated by commas, "]}"
+	count    int
+}
+
+// bodyClosing ends every body.
+const bodyClosing = "]}"
+
+// NewBodyBuilder returns an empty body for source (non-empty; JSON-escaped in
+// the body). maxBytes is at most tenable.MaxImportBodyBytes and must leave room
+// for more than the bare envelope.
+func NewBodyBuilder(source string, maxBytes int) (*BodyBuilder, error) {
+	if source == "" {
+		return nil, errors.New("import body: source is empty")
+	}
+	if maxBytes > tenable.MaxImportBodyBytes {
+		return nil, fmt.Errorf("import body: limit of %d bytes is above Tenable's %d", maxBytes, tenable.MaxImportBodyBytes)
+	}
+	buf := append([]byte(nil), `{"source":`...)
+	buf, err := jsontext.AppendQuote(buf, source)
+	if err != nil {
+		return nil, fmt.Errorf("import body: source %q: %w", source, err)
+	}
+	buf = append(buf, `,"assets":[`...)
+	b := &BodyBuilder{maxBytes: maxBytes, envelope: len(buf), buf: append(buf, bodyClosing...)}
+	if len(b.buf) >= maxBytes {
+		return nil, fmt.Errorf("import body: limit of %d bytes leaves no room for an asset (the envelope alone takes %d)", maxBytes, len(b.buf))
+	}
+	return b, nil
+}
+
+// sizeWith is the body length with a added.
+func (b *BodyBuilder) sizeWith(a Asset) int {
+	n := len(b.buf) + len(a.JSON)
+	if b.count > 0 {
+		n++ // the comma before it
+	}
+	return n
+}
+
+// Fits reports whether adding a keeps the body strictly below maxBytes.
+func (b *BodyBuilder) Fits(a Asset) bool { return b.sizeWith(a) < b.maxBytes }
+
+// Add appends a. It returns ErrAssetTooLarge when a alone cannot fit in an
+// empty body, and ErrBodyFull when it does not fit now; the body is then
+// unchanged.
+func (b *BodyBuilder) Add(a Asset) error {
+	if len(a.JSON) < 2 || a.JSON[0] != '{' || a.JSON[len(a.JSON)-1] != '}' {
+		return errors.New("import body: asset is not a JSON object")
+	}
+	if !b.Fits(a) {
+		if b.envelope+len(a.JSON)+len(bodyClosing) >= b.maxBytes {
+			return fmt.Errorf("%w: it needs %d bytes, an empty body of at most %d bytes has room for %d",
+				ErrAssetTooLarge, len(a.JSON), b.maxBytes, b.maxBytes-1-b.envelope-len(bodyClosing))
+		}
+		return ErrBodyFull
+	}
+	b.buf = b.buf[:len(b.buf)-len(bodyClosing)]
+	if b.count > 0 {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = append(b.buf, a.JSON...)
+	b.buf = append(b.buf, bodyClosing...)
+	b.count++
+	return nil
+}
+
+// Len is the exact byte length of Bytes right now; an empty body is the bare
+// envelope.
+func (b *BodyBuilder) Len() int { return len(b.buf) }
+
+// Count is the number of assets in the body.
+func (b *BodyBuilder) Count() int { return b.count }
+
+// Bytes returns the complete JSON body. It aliases the builder's buffer and is
+// valid until the next Add or Reset.
+func (b *BodyBuilder) Bytes() []byte { return b.buf }
+
+// Reset empties the body, keeping its source, limit and buffer.
+func (b *BodyBuilder) Reset() {
+	b.buf = append(b.buf[:b.envelope], bodyClosing...)
+	b.count = 0
+}

@@ -1,0 +1,72 @@
+package sink
+
+import (
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+)
+
+// Dead-letter headers, named as Kafka Connect names them, so tools that read
+// Connect's dead-letter queues read these too.
+const (
+	HeaderDLQTopic       = "__connect.errors.topic"
+	HeaderDLQPartition   = "__connect.errors.partition"
+	HeaderDLQOffset      = "__connect.errors.offset"
+	HeaderDLQConnector   = "__connect.errors.connector.name"
+	HeaderDLQTask        = "__connect.errors.task.id"
+	HeaderDLQStage       = "__connect.errors.stage"
+	HeaderDLQClass       = "__connect.errors.class.name"
+	HeaderDLQException   = "__connect.errors.exception.class.name"
+	HeaderDLQMessage     = "__connect.errors.exception.message"
+	HeaderDLQTimestampMs = "__connect.errors.timestamp" // when the record was dead-lettered, epoch milliseconds
+)
+
+// Stages, in Connect's vocabulary: converting the value, or putting it into the
+// target system.
+const (
+	stageConvert = "VALUE_CONVERTER"
+	stageImport  = "TASK_PUT"
+)
+
+// deadLetter publishes a record that can never be imported, with the reason, and
+// marks it done once the dead-letter topic holds it. Publishing is retried until
+// it succeeds: a record is never dropped, and never committed before it is safe.
+func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
+	msg := kafka.Message{
+		Topic: p.s.opts.DeadLetterTopic,
+		Key:   f.msg.Key,
+		Value: f.msg.Value,
+		Headers: append(slices.Clone(f.msg.Headers),
+			kafka.Header{Key: HeaderDLQTopic, Value: []byte(f.msg.Topic)},
+			kafka.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(f.msg.Partition))},
+			kafka.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(f.msg.Offset, 10))},
+			kafka.Header{Key: HeaderDLQConnector, Value: []byte("tvmkafka-sink")},
+			kafka.Header{Key: HeaderDLQTask, Value: []byte(strconv.Itoa(f.msg.Partition))},
+			kafka.Header{Key: HeaderDLQStage, Value: []byte(stage)},
+			kafka.Header{Key: HeaderDLQClass, Value: []byte("tvmkafka.sink")},
+			kafka.Header{Key: HeaderDLQException, Value: []byte("tvmkafka." + exception)},
+			kafka.Header{Key: HeaderDLQMessage, Value: []byte(reason)},
+			kafka.Header{Key: HeaderDLQTimestampMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
+		),
+	}
+	err := p.s.retry(p.ctx, "dead-letter publish", func() (bool, error) {
+		g := kafkaio.NewAckGroup()
+		if err := p.s.opts.DeadLetters.Send(p.ctx, g, msg); err != nil {
+			return false, err
+		}
+		return false, g.Wait(p.ctx)
+	})
+	if err != nil {
+		return // the context ended: the record stays uncommitted and is read again
+	}
+	p.s.addStats(func(st *Stats) { st.DeadLettered++ })
+	metricDeadLettered.Add(p.ctx, 1, attrs("stage", stage))
+	p.s.log.Warn("record dead-lettered", "topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset,
+		"dead_letter_topic", p.s.opts.DeadLetterTopic, "reason", reason)
+	p.s.offsets.done(p.id, f.msg.Offset, f.epoch)
+}
+

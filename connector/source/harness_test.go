@@ -1,0 +1,314 @@
+package source_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tvmkafka/tvmkafka/connector/source"
+	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
+	"github.com/tvmkafka/tvmkafka/pipeline/state"
+	"github.com/tvmkafka/tvmkafka/schemas"
+)
+
+// harness wires a simulated tenant, a real broker and the source stages, with
+// topics of its own.
+type harness struct {
+	t       *testing.T
+	sim     *tenablesim.Server
+	simURL  string
+	brokers []string
+	topics  source.Topics
+	state   string
+	cfg     source.Config
+	client  *tenable.Client
+	log     *syncLog
+}
+
+type syncLog struct{ lines chan string }
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	select {
+	case l.lines <- string(p):
+	default: // a test that does not read logs must not block
+	}
+	return len(p), nil
+}
+
+func newHarness(t *testing.T, simCfg tenablesim.Config) *harness {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: simulator and Kafka broker")
+	}
+	brokers := kafkatest.Brokers(t)
+	simCfg.AccessKey, simCfg.SecretKey = "AK-it", "SK-it"
+	if simCfg.QueueLatency == 0 {
+		simCfg.QueueLatency = 5 * time.Millisecond
+	}
+	if simCfg.ChunkLatency == 0 {
+		simCfg.ChunkLatency = 5 * time.Millisecond
+	}
+	sim, err := tenablesim.New(simCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: brokers, log: &syncLog{lines: make(chan string, 10000)}}
+	h.topics = source.Topics{
+		Assets:     kafkatest.CreateTopic(t, brokers, 3, map[string]string{"cleanup.policy": "compact"}),
+		Vulns:      kafkatest.CreateTopic(t, brokers, 3, nil),
+		Compliance: kafkatest.CreateTopic(t, brokers, 2, nil),
+		Plugins:    kafkatest.CreateTopic(t, brokers, 1, nil),
+		DeadLetter: kafkatest.CreateTopic(t, brokers, 1, nil),
+	}
+	h.state = kafkatest.CreateTopic(t, brokers, 1, map[string]string{"cleanup.policy": "compact"})
+	h.cfg = source.DefaultConfig()
+	h.cfg.PollInitial, h.cfg.PollMax = 10*time.Millisecond, 100*time.Millisecond
+	h.cfg.ProgressEvery = time.Second
+	h.client, err = tenable.New(tenable.Config{BaseURL: srv.URL, AccessKey: "AK-it", SecretKey: "SK-it", Build: "it",
+		RetryInitial: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond, MaxRetries: 10, Logger: h.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (h *harness) logger() *slog.Logger {
+	w := io.Writer(h.log)
+	if testing.Verbose() {
+		w = io.MultiWriter(w, os.Stderr)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func wires(t *testing.T) map[schemas.Name]source.Wire {
+	t.Helper()
+	out := map[schemas.Name]source.Wire{}
+	for _, n := range []schemas.Name{schemas.NameAsset, schemas.NameVuln, schemas.NameCompliance, schemas.NamePlugin} {
+		s, err := schemas.Get(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = source.Wire{Schema: s}
+	}
+	return out
+}
+
+// runOnce runs the source once in-process, as `tvmkafka source --once` would.
+func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Source, error) {
+	h.t.Helper()
+	conn := kafkaio.Connection{Brokers: h.brokers}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	pub, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Logger: quiet})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer pub.Close()
+	stateW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, BatchTimeout: time.Millisecond, Logger: quiet})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer stateW.Close()
+	src, err := source.New(ctx, source.Options{
+		Config: h.cfg, Topics: h.topics, API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
+		Wires: wires(h.t), Version: "it", Logger: h.logger(),
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(streams) == 0 {
+		streams = source.StreamNames
+	}
+	return src, src.RunOnce(ctx, streams)
+}
+
+// checkpoints reads the state topic as a restarted connector would.
+func (h *harness) checkpoints() map[string]source.Checkpoint {
+	h.t.Helper()
+	conn := kafkaio.Connection{Brokers: h.brokers}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	raw, err := state.NewKafkaStore(conn, h.state, nil).Load(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]source.Checkpoint{}
+	for k, v := range raw {
+		var cp source.Checkpoint
+		if err := json.Unmarshal(v, &cp); err != nil {
+			h.t.Fatal(err)
+		}
+		out[k] = cp
+	}
+	return out
+}
+
+// record is a message read back from a topic.
+type record struct {
+	key     string
+	value   []byte
+	headers map[string]string
+	offset  int64
+	part    int
+}
+
+// endOffsets returns each partition's end offset now.
+func (h *harness) endOffsets(topic string) map[int]int64 {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return kafkatest.EndOffsets(ctx, h.t, h.brokers, topic)
+}
+
+// read returns the records of topic from the given offsets (nil: the start) to the end.
+func (h *harness) read(topic string, from map[int]int64) []record {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out []record
+	for p, end := range h.endOffsets(topic) {
+		start := from[p]
+		if end <= start {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: h.brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond, MaxBytes: 8 << 20})
+		if err := r.SetOffset(start); err != nil {
+			h.t.Fatal(err)
+		}
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				h.t.Fatalf("read %s/%d: %v", topic, p, err)
+			}
+			hdr := map[string]string{}
+			for _, x := range m.Headers {
+				hdr[x.Key] = string(x.Value)
+			}
+			out = append(out, record{key: string(m.Key), value: m.Value, headers: hdr, offset: m.Offset, part: p})
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		_ = r.Close()
+	}
+	return out
+}
+
+func keysOf(rs []record) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.key)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func distinct(sorted []string) []string { return slices.Compact(slices.Clone(sorted)) }
+
+// truth asks the simulator which keys an export with this body holds, in the
+// connector's key format.
+func (h *harness) truth(kind string, body string) []string {
+	h.t.Helper()
+	tr, err := h.sim.Truth(kind, []byte(body))
+	if err != nil {
+		h.t.Fatalf("truth %s %s: %v", kind, body, err)
+	}
+	var keys []string
+	for _, raw := range tr.Keys {
+		var parts []any
+		if json.Unmarshal(raw, &parts) != nil {
+			var single any
+			_ = json.Unmarshal(raw, &single)
+			parts = []any{single}
+		}
+		strs := make([]string, len(parts))
+		for i, p := range parts {
+			strs[i] = fmt.Sprint(p)
+		}
+		if kind == tenablesim.TruthVulns {
+			strs[3] = strings.ToUpper(strs[3])
+		}
+		keys = append(keys, strings.Join(strs, "|"))
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// connectorBodies are the export bodies the connector sends for a delta since t
+// with default settings, for asking the simulator's ground truth.
+func connectorBodies(since time.Time) map[string]string {
+	s := since.Unix()
+	active := `{"chunk_size":4000}`
+	if s > 1 {
+		active = fmt.Sprintf(`{"chunk_size":4000,"filters":{"updated_at":%d}}`, s)
+	}
+	return map[string]string{
+		"assets.active":     active,
+		"assets.deleted":    fmt.Sprintf(`{"chunk_size":4000,"filters":{"deleted_at":%d}}`, s),
+		"assets.terminated": fmt.Sprintf(`{"chunk_size":4000,"filters":{"terminated_at":%d}}`, s),
+		"vulns":             fmt.Sprintf(`{"num_assets":2000,"include_unlicensed":true,"filters":{"since":%d,"state":["OPEN","REOPENED","FIXED"],"severity":["medium","high","critical"]}}`, s),
+		"compliance":        fmt.Sprintf(`{"num_findings":5000,"filters":{"last_seen":%d}}`, s),
+	}
+}
+
+func union(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func diff(want, got []string) (missing, extra []string) {
+	w, g := map[string]bool{}, map[string]bool{}
+	for _, k := range want {
+		w[k] = true
+	}
+	for _, k := range got {
+		g[k] = true
+	}
+	for k := range w {
+		if !g[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range g {
+		if !w[k] {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	return missing, extra
+}
+
+func sample(ks []string) []string {
+	if len(ks) > 5 {
+		return ks[:5]
+	}
+	return ks
+}
+
+func (h *harness) expectKeys(what string, want, got []string) {
+	h.t.Helper()
+	missing, extra := diff(want, got)
+	if len(missing) > 0 || len(extra) > 0 {
+		h.t.Errorf("%s: %d keys missing (e.g. %v), %d unexpected (e.g. %v); want %d, got %d",
+			what, len(missing), sample(missing), len(extra), sample(extra), len(want), len(got))
+	}
+}

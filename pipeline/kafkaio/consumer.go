@@ -1,0 +1,106 @@
+package kafkaio
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// GroupReaderConfig configures a consumer-group reader.
+type GroupReaderConfig struct {
+	Connection Connection
+	GroupID    string
+	Topic      string
+	// Earliest starts a group without committed offsets at the first record
+	// (otherwise at the end of the topic).
+	Earliest bool
+}
+
+// NewGroupReader returns a consumer-group reader whose commits are synchronous
+// (CommitInterval 0), so a failed commit is an error the caller sees.
+func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
+	dialer, err := cfg.Connection.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	start := kafka.LastOffset
+	if cfg.Earliest {
+		start = kafka.FirstOffset
+	}
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        cfg.Connection.Brokers,
+		GroupID:        cfg.GroupID,
+		Topic:          cfg.Topic,
+		Dialer:         dialer,
+		StartOffset:    start,
+		CommitInterval: 0,
+		MinBytes:       1,
+		MaxBytes:       16 << 20,
+		MaxWait:        500 * time.Millisecond,
+		// A rebalance should not wait for a long heartbeat cycle.
+		HeartbeatInterval: 3 * time.Second,
+		SessionTimeout:    30 * time.Second,
+		RebalanceTimeout:  30 * time.Second,
+	}), nil
+}
+
+// PendingOffsets returns, for each partition of topic that holds records the
+// group has not committed, the end offset to read up to (exclusive). Partitions
+// the group is done with are left out; an empty map means nothing to read.
+func PendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
+	client, err := conn.Client()
+	if err != nil {
+		return nil, err
+	}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		var terr error
+		if len(md.Topics) == 1 {
+			terr = md.Topics[0].Error
+		}
+		return nil, fmt.Errorf("topic %s: not found: %v", topic, terr)
+	}
+	var parts []int
+	var reqs []kafka.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		parts = append(parts, p.ID)
+		reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
+	}
+	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("offsets of %s: %w", topic, err)
+	}
+	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return nil, fmt.Errorf("committed offsets of group %s: %w", group, err)
+	}
+	done := map[int]int64{}
+	for _, p := range committed.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("committed offset of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		done[p.Partition] = p.CommittedOffset
+	}
+	pending := map[int]int64{}
+	for _, p := range offs.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("offsets of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		from, ok := done[p.Partition]
+		if !ok || from < 0 {
+			if !earliest {
+				continue // a new group starting at the end has nothing to catch up with
+			}
+			from = p.FirstOffset
+		}
+		if p.LastOffset > from {
+			pending[p.Partition] = p.LastOffset
+		}
+	}
+	return pending, nil
+}
