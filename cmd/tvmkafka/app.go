@@ -25,7 +25,7 @@ type app struct {
 	producer *kafkaio.Producer // data records, batched for throughput
 	stateW   *kafkaio.Producer // checkpoints: small, each awaited, so no batching delay
 	store    state.Store
-	registry registry.Client // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
+	registry registry.Client   // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
 }
 

@@ -134,4 +134,3 @@ func warnEchoLoop(log *slog.Logger, cfg config) {
 			"import_source", cfg.Sink.Source)
 	}
 }
-

@@ -69,4 +69,3 @@ func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
 		"dead_letter_topic", p.s.opts.DeadLetterTopic, "reason", reason)
 	p.s.offsets.done(p.id, f.msg.Offset, f.epoch)
 }
-

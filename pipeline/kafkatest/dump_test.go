@@ -218,7 +218,7 @@ func TestDumpTopicsFailsOnUndecodableValues(t *testing.T) {
 		{"unknown registry ID", schemas.AppendConfluent(nil, 999, body), "Confluent schema ID 999 is not in the registry IDs"},
 		{"not Avro", []byte(`{"id":1}`), "neither single-object nor Confluent framed"},
 		{"truncated body", schemas.AppendSingleObject(nil, vuln, body[:len(body)-3]), "fastavro cannot decode the vuln body"},
-		{"bytes after the body", schemas.AppendSingleObject(nil, vuln, append(body[:len(body):len(body)], 0)), "1 bytes left after the vuln record"},
+		{"bytes after the body", schemas.AppendSingleObject(nil, vuln, append(body[:len(body):len(body)], 0)), "1 trailing bytes after the vuln record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -126,7 +126,7 @@ class Decoder:
             raise DumpError(f"{where}: fastavro cannot decode the {name} body: {exc!r}") from exc
         left = len(body) - stream.tell()
         if left:
-            raise DumpError(f"{where}: {left} bytes left after the {name} record")
+            raise DumpError(f"{where}: {left} trailing bytes after the {name} record")
         return name, record
 
 
