@@ -15,13 +15,16 @@ FUZZTIME ?= 20s
 export KAFKA_PORT
 export TVMKAFKA_TEST_PYTHON := $(PYTHON)
 
-.PHONY: help build test test-short deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench clean
+.PHONY: help build test test-short deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e demo clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/tvmkafka
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tvmkafka ./cmd/tvmkafka
+
+demo: ## run the connector end to end on an in-process simulator and Kafka broker (no set-up)
+	$(GO) run ./cmd/tvmkafka demo
 
 test: deps ## vet, then every test with -race, against a real Kafka broker (started and stopped as needed)
 	$(GO) vet ./...
@@ -60,8 +63,11 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; done
 
-bench: ## micro-benchmarks (no network)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## micro-benchmarks (no network): decoding, transcoding, rendering, batching
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /connector/source)
+
+bench-e2e: deps ## end to end: simulator -> tvmkafka source -> real broker, 100k and 1M findings (records/s, CPU/record, peak RSS)
+	$(WITH_BROKER) $(GO) test ./connector/source -run '^$$' -bench VulnsEndToEnd -benchtime 1x -timeout 30m
 
 clean: ## remove build output and local caches (broker jars, virtualenv)
 	rm -rf bin $(CACHE)

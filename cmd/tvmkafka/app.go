@@ -29,8 +29,34 @@ type app struct {
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
 }
 
-func newApp(cfg config, log *slog.Logger) (*app, error) {
+// roles say which parts of the connector a command runs, and so which topics it needs.
+type roles struct{ source, sink bool }
+
+// newApp validates the configuration, creates the topics the roles need (before
+// any producer exists, so no producer caches metadata from before a topic did),
+// and opens the connections.
+func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, error) {
 	if err := cfg.validateCommon(); err != nil {
+		return nil, err
+	}
+	if r.source {
+		if err := cfg.Source.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if r.sink {
+		if err := cfg.Sink.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	var specs []kafkaio.TopicSpec
+	if r.source {
+		specs = append(specs, sourceTopicSpecs(cfg)...)
+	}
+	if r.sink {
+		specs = append(specs, sinkTopicSpecs(cfg)...)
+	}
+	if err := ensureTopics(ctx, cfg, specs, log); err != nil {
 		return nil, err
 	}
 	client, err := tenable.New(cfg.tenableClientConfig(log))
@@ -90,8 +116,8 @@ func (a *app) Close() error {
 }
 
 // sourceTopicSpecs are the topics the sources write to.
-func (a *app) sourceTopicSpecs() []kafkaio.TopicSpec {
-	t := a.cfg.Topic
+func sourceTopicSpecs(cfg config) []kafkaio.TopicSpec {
+	t := cfg.Topic
 	spec := func(name string, partitions int, policy string) kafkaio.TopicSpec {
 		return kafkaio.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: t.ReplicationFactor,
 			Configs: map[string]string{"cleanup.policy": policy}}
@@ -107,11 +133,20 @@ func (a *app) sourceTopicSpecs() []kafkaio.TopicSpec {
 	}
 }
 
-func (a *app) ensureTopics(ctx context.Context, specs []kafkaio.TopicSpec) error {
-	if !a.cfg.Topic.Create {
+// sinkTopicSpecs are the topics the sink reads and dead-letters to.
+func sinkTopicSpecs(cfg config) []kafkaio.TopicSpec {
+	spec := func(name string, partitions int) kafkaio.TopicSpec {
+		return kafkaio.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: cfg.Topic.ReplicationFactor,
+			Configs: map[string]string{"cleanup.policy": "delete"}}
+	}
+	return []kafkaio.TopicSpec{spec(cfg.Topic.Inbound, cfg.Topic.Partitions), spec(cfg.Topic.InboundDLQ, 1)}
+}
+
+func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, log *slog.Logger) error {
+	if !cfg.Topic.Create || len(specs) == 0 {
 		return nil
 	}
-	if err := kafkaio.EnsureTopics(ctx, a.cfg.Kafka.connection(), specs, a.log); err != nil {
+	if err := kafkaio.EnsureTopics(ctx, cfg.Kafka.connection(), specs, log); err != nil {
 		return fmt.Errorf("create topics (set TVMKAFKA_TOPIC_CREATE=false to manage them yourself): %w", err)
 	}
 	return nil
@@ -144,14 +179,8 @@ func (a *app) sourceWires(ctx context.Context) (map[schemas.Name]source.Wire, er
 	return wires, nil
 }
 
-// newSource prepares the source stages: topics, schemas, checkpoints.
+// newSource prepares the source stages: schemas and checkpoints.
 func (a *app) newSource(ctx context.Context) (*source.Source, error) {
-	if err := a.cfg.Source.Validate(); err != nil {
-		return nil, err
-	}
-	if err := a.ensureTopics(ctx, a.sourceTopicSpecs()); err != nil {
-		return nil, err
-	}
 	wires, err := a.sourceWires(ctx)
 	if err != nil {
 		return nil, err

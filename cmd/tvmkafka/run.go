@@ -21,7 +21,7 @@ TVMKAFKA_SOURCE_DRAIN_TIMEOUT to finish and checkpoint. An export left unfinishe
 is resumed by the next start.
 
 Configuration (environment):
-` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SOURCE", "RUN", "SINK", "LOG"),
+` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SOURCE", "RUN", "SINK", "LOG", "HTTP"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig()

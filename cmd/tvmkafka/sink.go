@@ -35,7 +35,7 @@ start, flushes, waits for its import jobs, commits, and exits 0 (non-zero with
 the reason otherwise). It expects to be the group's only member then.
 
 Configuration (environment):
-` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SINK", "LOG"),
+` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SINK", "LOG", "HTTP"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -61,7 +61,7 @@ func runSinkCommand(ctx context.Context, once bool) error {
 	if err != nil {
 		return err
 	}
-	a, err := newApp(cfg, log)
+	a, err := newApp(ctx, cfg, log, roles{sink: true})
 	if err != nil {
 		return err
 	}
@@ -76,16 +76,6 @@ func runSinkCommand(ctx context.Context, once bool) error {
 // runSink consumes the inbound topic; with once it stops after catching up.
 func (a *app) runSink(ctx context.Context, once bool) error {
 	cfg := a.cfg
-	if err := cfg.Sink.Validate(); err != nil {
-		return err
-	}
-	spec := func(name string, partitions int) kafkaio.TopicSpec {
-		return kafkaio.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: cfg.Topic.ReplicationFactor,
-			Configs: map[string]string{"cleanup.policy": "delete"}}
-	}
-	if err := a.ensureTopics(ctx, []kafkaio.TopicSpec{spec(cfg.Topic.Inbound, cfg.Topic.Partitions), spec(cfg.Topic.InboundDLQ, 1)}); err != nil {
-		return err
-	}
 	earliest := cfg.Sink.StartOffset == "earliest"
 	var until map[int]int64
 	if once {

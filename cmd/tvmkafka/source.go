@@ -36,7 +36,7 @@ every record was acknowledged and every checkpoint saved. Without it, streams
 run on their intervals (TVMKAFKA_RUN_*_INTERVAL) until SIGTERM.
 
 Configuration (environment):
-` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SOURCE", "RUN", "LOG"),
+` + envHelp("TENABLE", "KAFKA", "SCHEMA_REGISTRY", "TOPIC", "SOURCE", "RUN", "LOG", "HTTP"),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			names, err := source.ParseStreams(streams)
@@ -66,7 +66,7 @@ func runConnector(ctx context.Context, once bool, names []string, withSink bool)
 	if err != nil {
 		return err
 	}
-	a, err := newApp(cfg, log)
+	a, err := newApp(ctx, cfg, log, roles{source: true, sink: withSink})
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,8 @@ type BodyBuilder struct {
 	count    int
 }
 
-// bodyClosing ends every body.
-const bodyClosing = "]}"
+// bodyBuilderClosing ends every body.
+const bodyBuilderClosing = "]}"
 
 // NewBodyBuilder returns an empty body for source (non-empty; JSON-escaped in
 // the body). maxBytes is at most tenable.MaxImportBodyBytes and must leave room
@@ -48,7 +48,7 @@ func NewBodyBuilder(source string, maxBytes int) (*BodyBuilder, error) {
 		return nil, fmt.Errorf("import body: source %q: %w", source, err)
 	}
 	buf = append(buf, `,"assets":[`...)
-	b := &BodyBuilder{maxBytes: maxBytes, envelope: len(buf), buf: append(buf, bodyClosing...)}
+	b := &BodyBuilder{maxBytes: maxBytes, envelope: len(buf), buf: append(buf, bodyBuilderClosing...)}
 	if len(b.buf) >= maxBytes {
 		return nil, fmt.Errorf("import body: limit of %d bytes leaves no room for an asset (the envelope alone takes %d)", maxBytes, len(b.buf))
 	}
@@ -75,18 +75,18 @@ func (b *BodyBuilder) Add(a Asset) error {
 		return errors.New("import body: asset is not a JSON object")
 	}
 	if !b.Fits(a) {
-		if b.envelope+len(a.JSON)+len(bodyClosing) >= b.maxBytes {
+		if b.envelope+len(a.JSON)+len(bodyBuilderClosing) >= b.maxBytes {
 			return fmt.Errorf("%w: it needs %d bytes, an empty body of at most %d bytes has room for %d",
-				ErrAssetTooLarge, len(a.JSON), b.maxBytes, b.maxBytes-1-b.envelope-len(bodyClosing))
+				ErrAssetTooLarge, len(a.JSON), b.maxBytes, b.maxBytes-1-b.envelope-len(bodyBuilderClosing))
 		}
 		return ErrBodyFull
 	}
-	b.buf = b.buf[:len(b.buf)-len(bodyClosing)]
+	b.buf = b.buf[:len(b.buf)-len(bodyBuilderClosing)]
 	if b.count > 0 {
 		b.buf = append(b.buf, ',')
 	}
 	b.buf = append(b.buf, a.JSON...)
-	b.buf = append(b.buf, bodyClosing...)
+	b.buf = append(b.buf, bodyBuilderClosing...)
 	b.count++
 	return nil
 }
@@ -104,6 +104,6 @@ func (b *BodyBuilder) Bytes() []byte { return b.buf }
 
 // Reset empties the body, keeping its source, limit and buffer.
 func (b *BodyBuilder) Reset() {
-	b.buf = append(b.buf[:b.envelope], bodyClosing...)
+	b.buf = append(b.buf[:b.envelope], bodyBuilderClosing...)
 	b.count = 0
 }

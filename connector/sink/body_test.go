@@ -117,9 +117,9 @@ func paddedInboundAsset(t testing.TB, size int) Asset {
 	return a
 }
 
-// checkBody checks that the body's size is exact and that it decodes to source
+// checkBuiltBody checks that the body's size is exact and that it decodes to source
 // and the assets added.
-func checkBody(t testing.TB, b *BodyBuilder, source string, added []Asset) {
+func checkBuiltBody(t testing.TB, b *BodyBuilder, source string, added []Asset) {
 	t.Helper()
 	body := b.Bytes()
 	if b.Len() != len(body) {
@@ -160,7 +160,7 @@ func TestBodyBuilderSizesExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkBody(t, b, source, nil)
+	checkBuiltBody(t, b, source, nil)
 	var added []Asset
 	for range 1000 {
 		a := g.asset(t)
@@ -174,13 +174,13 @@ func TestBodyBuilderSizesExact(t *testing.T) {
 		case err == nil:
 			added = append(added, a)
 		default:
-			checkBody(t, b, source, added) // a full body is unchanged
+			checkBuiltBody(t, b, source, added) // a full body is unchanged
 			b.Reset()
 			added = added[:0]
-			checkBody(t, b, source, nil)
+			checkBuiltBody(t, b, source, nil)
 			continue
 		}
-		checkBody(t, b, source, added)
+		checkBuiltBody(t, b, source, added)
 		if b.Len() >= maxBytes {
 			t.Fatalf("body reached %d bytes", b.Len())
 		}
@@ -273,7 +273,7 @@ func TestBodyBuilderFiveMegabyteBoundary(t *testing.T) {
 	if b.Len() != 4_999_999 {
 		t.Fatalf("body is %d bytes, want 4,999,999", b.Len())
 	}
-	checkBody(t, b, source, added)
+	checkBuiltBody(t, b, source, added)
 	if tiny := paddedInboundAsset(t, 60); b.Fits(tiny) || !errors.Is(b.Add(tiny), ErrBodyFull) {
 		t.Fatal("a full body accepts another asset")
 	}
@@ -329,7 +329,7 @@ func TestBodyBuilderEscapesSource(t *testing.T) {
 		if err := b.Add(a); err != nil {
 			t.Fatal(err)
 		}
-		checkBody(t, b, source, []Asset{a})
+		checkBuiltBody(t, b, source, []Asset{a})
 	}
 }
 

@@ -18,7 +18,7 @@ type Config struct {
 	// MaxRequestBytes bounds each import body; it may be lowered, never raised
 	// past Tenable's 5 MB.
 	MaxRequestBytes int `envconfig:"MAX_REQUEST_BYTES" default:"5000000" desc:"import body stays strictly below this (at most 5000000)"`
-	MaxRecords      int `envconfig:"MAX_RECORDS" default:"2500" desc:"assets per import request"`
+	MaxRecords      int `envconfig:"MAX_RECORDS" default:"5000" desc:"most assets per import request (the 5 MB limit usually cuts first)"`
 	// Linger sends a partial batch once its oldest record waited this long.
 	Linger time.Duration `envconfig:"LINGER" default:"5s" desc:"send a partial batch after its first record waited this long"`
 	// CommitOn: "complete" commits a record's offset once its import job is
@@ -43,7 +43,7 @@ type Config struct {
 // DefaultConfig returns the defaults the envconfig tags declare.
 func DefaultConfig() Config {
 	return Config{GroupID: "tvmkafka-sink", Source: "tvmkafka Kafka Connector", MaxRequestBytes: tenable.MaxImportBodyBytes,
-		MaxRecords: 2500, Linger: 5 * time.Second, CommitOn: "complete", OnJobError: "resubmit", MaxResubmits: 2,
+		MaxRecords: 5000, Linger: 5 * time.Second, CommitOn: "complete", OnJobError: "resubmit", MaxResubmits: 2,
 		JobPoll: 2 * time.Second, PendingBatches: 4, StartOffset: "earliest", RetryMax: time.Minute, CommitEvery: time.Second}
 }
 

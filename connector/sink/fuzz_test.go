@@ -133,6 +133,6 @@ func FuzzBodyBuilder(f *testing.F) {
 				t.Fatalf("Len = %d, len(Bytes()) = %d, limit %d", b.Len(), len(b.Bytes()), maxBytes)
 			}
 		}
-		checkBody(t, b, source, added)
+		checkBuiltBody(t, b, source, added)
 	})
 }

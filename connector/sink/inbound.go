@@ -71,8 +71,8 @@ type InvalidError struct {
 // Error returns the reason.
 func (e *InvalidError) Error() string { return "invalid inbound asset: " + e.Reason }
 
-// invalidf returns an *InvalidError with a formatted reason.
-func invalidf(format string, args ...any) error {
+// inboundInvalidf returns an *InvalidError with a formatted reason.
+func inboundInvalidf(format string, args ...any) error {
 	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
 }
 
@@ -124,7 +124,7 @@ func NewDecoder(reg registry.Client) *Decoder {
 // ended): the caller retries. A nil or empty value (a tombstone) is invalid.
 func (d *Decoder) Decode(ctx context.Context, value []byte) (Asset, error) {
 	if len(value) == 0 {
-		return Asset{}, invalidf("the value is empty (a tombstone): there is no asset to import")
+		return Asset{}, inboundInvalidf("the value is empty (a tombstone): there is no asset to import")
 	}
 	wire, err := schemas.ParseWire(value)
 	if errors.Is(err, schemas.ErrNotAvro) {
@@ -138,9 +138,9 @@ func (d *Decoder) Decode(ctx context.Context, value []byte) (Asset, error) {
 		in, ok := d.inbound[wire.Fingerprint]
 		if !ok {
 			if s, err := schemas.ByFingerprint(wire.Fingerprint); err == nil {
-				return Asset{}, invalidf("the Avro value is written with schema %s v%d (%s), not the inbound asset schema", s.FullName, s.Version, s.Name)
+				return Asset{}, inboundInvalidf("the Avro value is written with schema %s v%d (%s), not the inbound asset schema", s.FullName, s.Version, s.Name)
 			}
-			return Asset{}, invalidf("the Avro value is written with an unknown schema (fingerprint %016x), not a version of the inbound asset schema", wire.Fingerprint)
+			return Asset{}, inboundInvalidf("the Avro value is written with an unknown schema (fingerprint %016x), not a version of the inbound asset schema", wire.Fingerprint)
 		}
 		return in.decode(wire.Body)
 	case schemas.WireConfluent:
@@ -153,22 +153,22 @@ func (d *Decoder) Decode(ctx context.Context, value []byte) (Asset, error) {
 // decodeConfluent resolves the schema ID of a Confluent-framed value.
 func (d *Decoder) decodeConfluent(ctx context.Context, wire schemas.Wire) (Asset, error) {
 	if d.reg == nil {
-		return Asset{}, invalidf("the value is Avro in the Confluent wire format (schema ID %d), but the schema registry is not configured", wire.SchemaID)
+		return Asset{}, inboundInvalidf("the value is Avro in the Confluent wire format (schema ID %d), but the schema registry is not configured", wire.SchemaID)
 	}
 	reg, err := d.reg.SchemaByID(ctx, wire.SchemaID)
 	if err != nil {
 		var apiErr *registry.Error
 		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound {
-			return Asset{}, invalidf("the value is Avro in the Confluent wire format with schema ID %d, which the schema registry does not have", wire.SchemaID)
+			return Asset{}, inboundInvalidf("the value is Avro in the Confluent wire format with schema ID %d, which the schema registry does not have", wire.SchemaID)
 		}
 		return Asset{}, fmt.Errorf("resolve schema ID %d: %w", wire.SchemaID, err)
 	}
 	if reg == nil || reg.Known == nil {
-		return Asset{}, invalidf("the value is Avro in the Confluent wire format with schema ID %d, a schema this build does not know, not a version of the inbound asset schema", wire.SchemaID)
+		return Asset{}, inboundInvalidf("the value is Avro in the Confluent wire format with schema ID %d, a schema this build does not know, not a version of the inbound asset schema", wire.SchemaID)
 	}
 	in, ok := d.inbound[reg.Known.Fingerprint]
 	if !ok {
-		return Asset{}, invalidf("the value is Avro in the Confluent wire format with schema ID %d, which is %s v%d (%s), not the inbound asset schema",
+		return Asset{}, inboundInvalidf("the value is Avro in the Confluent wire format with schema ID %d, which is %s v%d (%s), not the inbound asset schema",
 			wire.SchemaID, reg.Known.FullName, reg.Known.Version, reg.Known.Name)
 	}
 	return in.decode(wire.Body)
@@ -180,40 +180,31 @@ func (in *inboundAvroSchema) decode(body []byte) (Asset, error) {
 	// few crafted bytes could ask for gigabytes; the guard checks every length
 	// against the bytes left first.
 	if err := in.guard.check(body); err != nil {
-		return Asset{}, invalidf("the Avro value does not decode with inbound asset schema v%d: %v", in.schema.Version, err)
+		return Asset{}, inboundInvalidf("the Avro value does not decode with inbound asset schema v%d: %v", in.schema.Version, err)
 	}
 	native, rest, err := in.schema.Codec.NativeFromBinary(body)
 	if err != nil {
-		return Asset{}, invalidf("the Avro value does not decode with inbound asset schema v%d: %v", in.schema.Version, err)
+		return Asset{}, inboundInvalidf("the Avro value does not decode with inbound asset schema v%d: %v", in.schema.Version, err)
 	}
 	if len(rest) > 0 {
-		return Asset{}, invalidf("the Avro value has %d bytes after the inbound asset record", len(rest))
+		return Asset{}, inboundInvalidf("the Avro value has %d bytes after the inbound asset record", len(rest))
 	}
 	record, ok := native.(map[string]any)
 	if !ok {
-		return Asset{}, invalidf("the Avro value is not a record")
+		return Asset{}, inboundInvalidf("the Avro value is not a record")
 	}
 	var c inboundCollector
 	c.reset()
-	names := make([]string, 0, len(record))
-	for name := range record {
-		names = append(names, name)
+	for i := range inboundAttrs {
+		if v, ok := record[inboundAttrs[i].name]; ok {
+			c.avroValue(i, v)
+		}
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		v := record[name]
-		if name == "extra" {
-			c.extra(v)
-			continue
+	c.extra(record["extra"])
+	for name, v := range record {
+		if _, known := inboundAttrIndex[name]; !known && name != "extra" && v != nil {
+			c.unknown = append(c.unknown, name) // a field of a later schema version this build does not map
 		}
-		i, ok := inboundAttrIndex[name]
-		if !ok {
-			if v != nil { // a field of a later schema version this build does not map
-				c.unknown = append(c.unknown, name)
-			}
-			continue
-		}
-		c.avroValue(i, v)
 	}
 	return c.finish()
 }
@@ -271,7 +262,7 @@ func (c *inboundCollector) extra(v any) {
 	}
 	var members map[string]jsontext.Value
 	if err := json.Unmarshal([]byte(text), &members); err != nil || members == nil {
-		c.problemf("field \"extra\": %s is not the JSON text of an object", quoteForReason(text))
+		c.problemf("field \"extra\": %s is not the JSON text of an object", inboundQuote(text))
 		return
 	}
 	for name := range members {
@@ -292,15 +283,15 @@ func decodeInboundJSON(value []byte) (Asset, error) {
 	dec, c := p.dec, &p.c
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return Asset{}, notJSON(err)
+		return Asset{}, inboundNotJSON(err)
 	}
 	if tok.Kind() != '{' {
-		return Asset{}, invalidf("the value is a JSON %s, not an object", jsonKindName(tok.Kind()))
+		return Asset{}, inboundInvalidf("the value is a JSON %s, not an object", inboundJSONKindName(tok.Kind()))
 	}
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return Asset{}, notJSON(err)
+			return Asset{}, inboundNotJSON(err)
 		}
 		name := tok.String()
 		i, ok := inboundAttrIndex[name]
@@ -309,22 +300,22 @@ func decodeInboundJSON(value []byte) (Asset, error) {
 				c.unknown = append(c.unknown, name)
 			}
 			if err := dec.SkipValue(); err != nil {
-				return Asset{}, notJSON(err)
+				return Asset{}, inboundNotJSON(err)
 			}
 			continue
 		}
 		if err := c.jsonValue(dec, i); err != nil {
-			return Asset{}, notJSON(err)
+			return Asset{}, inboundNotJSON(err)
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return Asset{}, notJSON(err)
+		return Asset{}, inboundNotJSON(err)
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
 		if err == nil {
-			return Asset{}, invalidf("the value holds more than one JSON value")
+			return Asset{}, inboundInvalidf("the value holds more than one JSON value")
 		}
-		return Asset{}, notJSON(err)
+		return Asset{}, inboundNotJSON(err)
 	}
 	return c.finish()
 }
@@ -356,7 +347,7 @@ func (c *inboundCollector) jsonValue(dec *jsontext.Decoder, i int) error {
 					return err
 				}
 				if c.problem == "" {
-					c.problemf("attribute %q: item %d is %s, expected a string", rule.name, n, describeJSON(v))
+					c.problemf("attribute %q: item %d is %s, expected a string", rule.name, n, inboundDescribeJSON(v))
 				}
 				continue
 			}
@@ -379,7 +370,7 @@ func (c *inboundCollector) jsonValue(dec *jsontext.Decoder, i int) error {
 		if err != nil {
 			return err
 		}
-		c.problemf("attribute %q: expected %s, got %s", rule.name, rule.typeName(), describeJSON(v))
+		c.problemf("attribute %q: expected %s, got %s", rule.name, rule.typeName(), inboundDescribeJSON(v))
 		return nil
 	}
 }
@@ -397,17 +388,17 @@ var inboundJSONPool = sync.Pool{New: func() any {
 	return p
 }}
 
-// notJSON describes a value that is not valid JSON.
-func notJSON(err error) error {
+// inboundNotJSON describes a value that is not valid JSON.
+func inboundNotJSON(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "jsontext: ")
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
 		msg = "it ends early"
 	}
-	return invalidf("the value is neither Avro (single-object or Confluent framed) nor valid JSON: %s", msg)
+	return inboundInvalidf("the value is neither Avro (single-object or Confluent framed) nor valid JSON: %s", msg)
 }
 
-// jsonKindName names a JSON kind for a reason.
-func jsonKindName(k jsontext.Kind) string {
+// inboundJSONKindName names a JSON kind for a reason.
+func inboundJSONKindName(k jsontext.Kind) string {
 	switch k {
 	case '[':
 		return "array"
@@ -424,9 +415,9 @@ func jsonKindName(k jsontext.Kind) string {
 	}
 }
 
-// describeJSON describes a JSON value of the wrong type, with short scalars
+// inboundDescribeJSON describes a JSON value of the wrong type, with short scalars
 // shown, e.g. `a number (12345)`.
-func describeJSON(v jsontext.Value) string {
+func inboundDescribeJSON(v jsontext.Value) string {
 	switch v.Kind() {
 	case '{':
 		return "an object"
@@ -435,7 +426,7 @@ func describeJSON(v jsontext.Value) string {
 	case '"':
 		var s string
 		if err := json.Unmarshal(v, &s); err == nil {
-			return "a string (" + quoteForReason(s) + ")"
+			return "a string (" + inboundQuote(s) + ")"
 		}
 		return "a string"
 	case '0':
@@ -452,8 +443,8 @@ func describeJSON(v jsontext.Value) string {
 	}
 }
 
-// quoteForReason quotes a value for a reason, shortened to a readable length.
-func quoteForReason(s string) string {
+// inboundQuote quotes a value for a reason, shortened to a readable length.
+func inboundQuote(s string) string {
 	const maxLen = 80
 	if len(s) <= maxLen {
 		return strconv.Quote(s)
@@ -493,14 +484,14 @@ func (r *inboundAttr) typeName() string {
 
 // inboundAttrs are Tenable's import attributes (see POST /import/assets).
 var inboundAttrs = []inboundAttr{
-	{name: "fqdn", list: true, identifies: true, check: checkHostName},
-	{name: "ipv4", list: true, identifies: true, check: checkIPv4},
-	{name: "ipv6", list: true, check: checkIPv6},
-	{name: "ip_address", list: true, check: checkIPv4}, // legacy alias of ipv4
-	{name: "mac_address", list: true, identifies: true, maxItems: 100, check: checkMAC},
-	{name: "hostname", list: true, check: checkHostName},
+	{name: "fqdn", list: true, identifies: true, check: attrCheckHostName},
+	{name: "ipv4", list: true, identifies: true, check: attrCheckIPv4},
+	{name: "ipv6", list: true, check: attrCheckIPv6},
+	{name: "ip_address", list: true, check: attrCheckIPv4}, // legacy alias of ipv4
+	{name: "mac_address", list: true, identifies: true, maxItems: 100, check: attrCheckMAC},
+	{name: "hostname", list: true, check: attrCheckHostName},
 	{name: "operating_system", list: true},
-	{name: "installed_software", list: true, check: checkCPE22},
+	{name: "installed_software", list: true, check: attrCheckCPE22},
 	{name: "bigfix_asset_id", list: true},
 
 	{name: "netbios_name", identifies: true},
@@ -575,15 +566,15 @@ func checkInboundAttrs() error {
 	return nil
 }
 
-// unknownAttrHints explain attributes producers are likely to send by mistake.
-var unknownAttrHints = map[string]string{
+// inboundUnknownHints explain attributes producers are likely to send by mistake.
+var inboundUnknownHints = map[string]string{
 	"network_id":       "imports always go to the default network",
 	"servicenow_sysid": `the import spells it "servicenow_sys_id"`,
 }
 
-// checkHostName accepts plausible host names: at most 255 bytes, no white
+// attrCheckHostName accepts plausible host names: at most 255 bytes, no white
 // space, no characters that never occur in a host name, no empty label.
-func checkHostName(s string) (string, string) {
+func attrCheckHostName(s string) (string, string) {
 	if len(s) > 255 {
 		return "", fmt.Sprintf("is not a host name: it is %d bytes long, more than 255", len(s))
 	}
@@ -601,7 +592,7 @@ func checkHostName(s string) (string, string) {
 	return s, ""
 }
 
-func checkIPv4(s string) (string, string) {
+func attrCheckIPv4(s string) (string, string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
 		return "", "is not an IPv4 address"
@@ -609,9 +600,9 @@ func checkIPv4(s string) (string, string) {
 	return a.String(), ""
 }
 
-// checkIPv6 accepts IPv6 addresses without zone and normalizes them to their
+// attrCheckIPv6 accepts IPv6 addresses without zone and normalizes them to their
 // canonical text (RFC 5952), so equal addresses are sent once.
-func checkIPv6(s string) (string, string) {
+func attrCheckIPv6(s string) (string, string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is6() {
 		return "", "is not an IPv6 address"
@@ -622,9 +613,9 @@ func checkIPv6(s string) (string, string) {
 	return a.String(), ""
 }
 
-// checkMAC accepts 48-bit MAC addresses in any form net.ParseMAC reads and
+// attrCheckMAC accepts 48-bit MAC addresses in any form net.ParseMAC reads and
 // normalizes them to lower-case colon form, so equal addresses are sent once.
-func checkMAC(s string) (string, string) {
+func attrCheckMAC(s string) (string, string) {
 	hw, err := net.ParseMAC(s)
 	if err != nil {
 		return "", "is not a MAC address"
@@ -635,18 +626,18 @@ func checkMAC(s string) (string, string) {
 	return hw.String(), ""
 }
 
-// checkCPE22 accepts CPE 2.2 names (cpe:/part:vendor:product...), the form the
+// attrCheckCPE22 accepts CPE 2.2 names (cpe:/part:vendor:product...), the form the
 // import documents for installed_software.
-func checkCPE22(s string) (string, string) {
+func attrCheckCPE22(s string) (string, string) {
 	if len(s) < len("cpe:/a") || !strings.EqualFold(s[:5], "cpe:/") {
 		return "", "is not a CPE 2.2 name (cpe:/part:vendor:product:version)"
 	}
 	return s, ""
 }
 
-// checkText is the rule of every string: valid UTF-8, no control characters,
+// attrCheckText is the rule of every string: valid UTF-8, no control characters,
 // not only white space.
-func checkText(s string) string {
+func attrCheckText(s string) string {
 	blank := true
 	for i, r := range s {
 		if r == utf8.RuneError {
@@ -704,14 +695,14 @@ func (c *inboundCollector) setString(i int, s string) {
 		return
 	}
 	rule := &inboundAttrs[i]
-	if p := checkText(s); p != "" {
-		c.problemf("attribute %q: %s %s", rule.name, quoteForReason(s), p)
+	if p := attrCheckText(s); p != "" {
+		c.problemf("attribute %q: %s %s", rule.name, inboundQuote(s), p)
 		return
 	}
 	if rule.check != nil {
 		n, p := rule.check(s)
 		if p != "" {
-			c.problemf("attribute %q: %s %s", rule.name, quoteForReason(s), p)
+			c.problemf("attribute %q: %s %s", rule.name, inboundQuote(s), p)
 			return
 		}
 		s = n
@@ -740,14 +731,14 @@ func (c *inboundCollector) setList(i int, items []string) {
 			c.problemf("attribute %q: item %d is empty", rule.name, n+1)
 			return
 		}
-		if p := checkText(s); p != "" {
-			c.problemf("attribute %q: %s %s", rule.name, quoteForReason(s), p)
+		if p := attrCheckText(s); p != "" {
+			c.problemf("attribute %q: %s %s", rule.name, inboundQuote(s), p)
 			return
 		}
 		if rule.check != nil {
 			norm, p := rule.check(s)
 			if p != "" {
-				c.problemf("attribute %q: %s %s", rule.name, quoteForReason(s), p)
+				c.problemf("attribute %q: %s %s", rule.name, inboundQuote(s), p)
 				return
 			}
 			s = norm
@@ -772,10 +763,10 @@ func (c *inboundCollector) setList(i int, items []string) {
 // finish applies the rules across attributes and encodes the asset.
 func (c *inboundCollector) finish() (Asset, error) {
 	if len(c.unknown) > 0 {
-		return Asset{}, &InvalidError{Reason: unknownReason(c.unknown, "")}
+		return Asset{}, &InvalidError{Reason: inboundUnknownReason(c.unknown, "")}
 	}
 	if len(c.extraNames) > 0 {
-		return Asset{}, &InvalidError{Reason: unknownReason(c.extraNames, `in field "extra"`)}
+		return Asset{}, &InvalidError{Reason: inboundUnknownReason(c.extraNames, `in field "extra"`)}
 	}
 	if c.problem != "" {
 		return Asset{}, &InvalidError{Reason: c.problem}
@@ -793,7 +784,7 @@ func (c *inboundCollector) finish() (Asset, error) {
 			continue
 		}
 		if cloud != CloudNone && rule.cloud != cloud {
-			return Asset{}, invalidf("attributes %q (%s) and %q (%s) are of two cloud providers; AWS, Azure and GCP data must be imported separately",
+			return Asset{}, inboundInvalidf("attributes %q (%s) and %q (%s) are of two cloud providers; AWS, Azure and GCP data must be imported separately",
 				cloudAttr, cloud, rule.name, rule.cloud)
 		}
 		if cloud == CloudNone {
@@ -801,7 +792,7 @@ func (c *inboundCollector) finish() (Asset, error) {
 		}
 	}
 	if !identified {
-		return Asset{}, invalidf(`the asset has none of the attributes "fqdn", "ipv4", "netbios_name" and "mac_address" (non-empty); Tenable needs at least one`)
+		return Asset{}, inboundInvalidf(`the asset has none of the attributes "fqdn", "ipv4", "netbios_name" and "mac_address" (non-empty); Tenable needs at least one`)
 	}
 	out, err := json.Marshal(&c.asset)
 	if err != nil {
@@ -810,9 +801,9 @@ func (c *inboundCollector) finish() (Asset, error) {
 	return Asset{JSON: out, Cloud: cloud}, nil
 }
 
-// unknownReason refuses attributes the import schema does not have, naming
+// inboundUnknownReason refuses attributes the import schema does not have, naming
 // them (sorted, at most ten).
-func unknownReason(names []string, where string) string {
+func inboundUnknownReason(names []string, where string) string {
 	names = slices.Clone(names)
 	slices.Sort(names)
 	names = slices.Compact(names)
@@ -832,8 +823,8 @@ func unknownReason(names []string, where string) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(quoteForReason(n))
-		if h, ok := unknownAttrHints[n]; ok {
+		b.WriteString(inboundQuote(n))
+		if h, ok := inboundUnknownHints[n]; ok {
 			hints = append(hints, fmt.Sprintf("%q: %s", n, h))
 		}
 	}

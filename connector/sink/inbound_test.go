@@ -409,6 +409,9 @@ func TestDecodeAvroSingleObject(t *testing.T) {
 		t.Fatal(err)
 	}
 	valid := inboundAvroBody(t, s, map[string]any{"fqdn": []string{"a.example.com"}})
+	// fqdn as two blocks, the first with a negative count and a byte size (as
+	// encoders that buffer blocks write them), then every other field null.
+	blocks := append([]byte{2, 3, 8, 6, 'a', '.', 'b', 6, 'c', '.', 'd', 2, 6, 'e', '.', 'f', 0}, make([]byte, len(inboundAttrs))...)
 	// An array block of 2^31-1 items: goavro would allocate 32 GiB for it.
 	hugeBlock := []byte{2, 0xfe, 0xff, 0xff, 0xff, 0x0f}
 
@@ -419,6 +422,7 @@ func TestDecodeAvroSingleObject(t *testing.T) {
 			"aws_region": "eu-west-1", "servicenow_sys_id": "abc", "operating_system": []string{},
 			"bios_uuid": "", "ipv6": nil,
 		}), want: `{"mac_address":["00:11:22:33:44:55"],"netbios_name":"HOST1","servicenow_sys_id":"abc","aws_region":"eu-west-1"}`, cloud: CloudAWS},
+		{name: "array in blocks", value: string(schemas.AppendSingleObject(nil, s, blocks)), want: `{"fqdn":["a.b","c.d","e.f"]}`},
 		{name: "empty extra object", value: single(map[string]any{"ipv4": []string{"10.0.0.1"}, "extra": "{}"}), want: `{"ipv4":["10.0.0.1"]}`},
 		{name: "extra refused", value: single(map[string]any{"ipv4": []string{"10.0.0.1"}, "extra": `{"network_id":"x","custom":{"a":1}}`}),
 			reason: `unknown attributes "custom", "network_id" in field "extra": Tenable's asset import has no such attributes ("network_id": imports always go to the default network)`},
@@ -794,5 +798,37 @@ func assertInboundAssetRules(t testing.TB, a Asset) {
 	}
 	if len(clouds) > 1 || len(clouds) == 1 && !clouds[a.Cloud] || len(clouds) == 0 && a.Cloud != CloudNone {
 		t.Fatalf("%s: clouds %v, Cloud %v", a.JSON, clouds, a.Cloud)
+	}
+}
+
+// TestDecodeAvroLaterVersion: a field a later inbound schema version adds, and
+// this build's attribute table does not know, is refused by name when set.
+func TestDecodeAvroLaterVersion(t *testing.T) {
+	current := inboundSchema(t)
+	text := strings.Replace(current.Text, `{"name": "extra"`,
+		`{"name": "asset_tag", "type": ["null", "string"], "default": null, "doc": "A later attribute."},
+    {"name": "extra"`, 1)
+	codec, err := goavro.NewCodec(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canonical, _, err := schemas.CanonicalFingerprint(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard, err := compileAvroGuard(canonical)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := &inboundAvroSchema{schema: &schemas.Schema{Name: schemas.NameInboundAsset, Version: current.Version + 1, Codec: codec}, guard: guard}
+	for _, tc := range []inboundCase{
+		{name: "later field unset", value: string(inboundAvroBody(t, later.schema, map[string]any{"ipv4": []string{"10.0.0.1"}})), want: `{"ipv4":["10.0.0.1"]}`},
+		{name: "later field set", value: string(inboundAvroBody(t, later.schema, map[string]any{"ipv4": []string{"10.0.0.1"}, "asset_tag": "T-1"})),
+			reason: `unknown attribute "asset_tag": Tenable's asset import has no such attribute`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := later.decode([]byte(tc.value))
+			tc.check(t, got, err)
+		})
 	}
 }

@@ -22,7 +22,7 @@ import (
 
 // sampleRecords returns the records of a sample payload file (a JSON array
 // under "payload", with its "_source" attribution).
-func sampleRecords(t *testing.T, file string) []json.RawMessage {
+func sampleRecords(t testing.TB, file string) []json.RawMessage {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {

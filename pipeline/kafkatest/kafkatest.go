@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -75,11 +76,14 @@ func UniqueName(prefix string) string {
 	return prefix + "-" + hex.EncodeToString(b[:])
 }
 
+// invalidTopicChars are the characters Kafka refuses in topic names.
+var invalidTopicChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
+
 // CreateTopic creates a topic named after the test with the given partitions and
 // topic configs (for example "cleanup.policy": "compact"); it is deleted when the test ends.
 func CreateTopic(tb testing.TB, brokers []string, partitions int, configs map[string]string) string {
 	tb.Helper()
-	name := UniqueName(strings.NewReplacer("/", ".", " ", "_").Replace(tb.Name()))
+	name := UniqueName(invalidTopicChars.ReplaceAllString(tb.Name(), "_"))
 	if len(name) > 200 {
 		name = name[len(name)-200:]
 	}

@@ -169,6 +169,22 @@ def main():
         consumer.close()
 
 
+def high_watermark(consumer, tp, deadline):
+    """The partition's high watermark, asked of its leader."""
+    while True:
+        try:
+            _, high = consumer.get_watermark_offsets(tp, timeout=max(deadline - time.monotonic(), 1), cached=False)
+            return high
+        except KafkaException as exc:
+            # Right after a topic is created the client may not know the
+            # partition's leader yet; its metadata catches up within moments.
+            code = exc.args[0].code()
+            retriable = code in (KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC, KafkaError.LEADER_NOT_AVAILABLE)
+            if not retriable or time.monotonic() > deadline:
+                raise DumpError(f"high watermark of {tp.topic}/{tp.partition}: {exc}") from exc
+            time.sleep(0.05)
+
+
 def dump(consumer, decoder, args, fatal):
     deadline = time.monotonic() + args.timeout
     ends = {}  # (topic, partition) -> high watermark at start
@@ -178,10 +194,7 @@ def dump(consumer, decoder, args, fatal):
         if tmd is None or tmd.error is not None:
             raise DumpError(f"topic {topic}: {tmd.error if tmd else 'not in metadata'}")
         for p in sorted(tmd.partitions):
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, p), timeout=max(deadline - time.monotonic(), 1), cached=False
-            )
-            ends[(topic, p)] = high
+            ends[(topic, p)] = high_watermark(consumer, TopicPartition(topic, p), deadline)
     pending = {tp for tp, high in ends.items() if high > 0}
     next_offset = dict.fromkeys(pending, 0)
     if pending:

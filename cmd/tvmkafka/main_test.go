@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := cmd.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+// TestDemoRunsEndToEnd runs `tvmkafka demo` on a small tenant: both source runs
+// and the sink complete, and the output says what landed where.
+func TestDemoRunsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole connector in process")
+	}
+	out, err := runCLI(t, "demo", "--assets", "80", "--seed", "3")
+	if err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"1. First run", "2. The tenant's clock moves", "tenable.vm.vulns", "decoded with schema io.tvmkafka.tvm.VulnFinding",
+		"import job", `from source "tvmkafka Kafka Connector"`, "dead-lettered to tenable.vm.assets.inbound.dlq",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheVariables(t *testing.T) {
+	t.Setenv("TVMKAFKA_TENABLE_ACCESS_KEY", "")
+	t.Setenv("TVMKAFKA_TENABLE_SECRET_KEY", "")
+	t.Setenv("TVMKAFKA_KAFKA_BROKERS", "kafka-without-port")
+	t.Setenv("TVMKAFKA_KAFKA_COMPRESSION", "brotli")
+	t.Setenv("TVMKAFKA_SOURCE_VULNS_NUM_ASSETS", "10")
+	_, err := runCLI(t, "source", "--once")
+	if err == nil {
+		t.Fatal("want a configuration error")
+	}
+	for _, want := range []string{"TVMKAFKA_TENABLE_ACCESS_KEY", "TVMKAFKA_TENABLE_SECRET_KEY", "needs a port", "TVMKAFKA_KAFKA_COMPRESSION"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	t.Setenv("TVMKAFKA_TENABLE_ACCESS_KEY", "a")
+	t.Setenv("TVMKAFKA_TENABLE_SECRET_KEY", "s")
+	t.Setenv("TVMKAFKA_KAFKA_BROKERS", "127.0.0.1:1")
+	t.Setenv("TVMKAFKA_KAFKA_COMPRESSION", "lz4")
+	_, err = runCLI(t, "source", "--once")
+	if err == nil || !strings.Contains(err.Error(), "TVMKAFKA_SOURCE_VULNS_NUM_ASSETS") {
+		t.Errorf("want the source setting named, got %v", err)
+	}
+	t.Setenv("TVMKAFKA_SOURCE_VULNS_NUM_ASSETS", "2000")
+	t.Setenv("TVMKAFKA_SINK_MAX_REQUEST_BYTES", "6000000")
+	_, err = runCLI(t, "sink", "--once")
+	if err == nil || !strings.Contains(err.Error(), "TVMKAFKA_SINK_MAX_REQUEST_BYTES") {
+		t.Errorf("a request limit above 5 MB must be refused, got %v", err)
+	}
+}
+
+func TestUnknownStreamIsRefused(t *testing.T) {
+	_, err := runCLI(t, "source", "--once", "--streams", "vulns,widgets")
+	if err == nil || !strings.Contains(err.Error(), `unknown stream "widgets"`) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	out, err := runCLI(t, "run", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"TVMKAFKA_TENABLE_URL", "TVMKAFKA_TENABLE_ACCESS_KEY", "TVMKAFKA_KAFKA_BROKERS",
+		"TVMKAFKA_SCHEMA_REGISTRY_URL", "TVMKAFKA_SOURCE_OVERLAP", "TVMKAFKA_SINK_MAX_REQUEST_BYTES", "TVMKAFKA_RUN_VULNS_INTERVAL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run --help lacks %s", want)
+		}
+	}
+}
+
+func TestVersionShowsUserAgent(t *testing.T) {
+	out, err := runCLI(t, "version")
+	if err != nil || !strings.Contains(out, "Integration/1.0 (tvmkafka; Kafka Connector; Build/") {
+		t.Fatalf("version output %q err %v", out, err)
+	}
+}
+
+// TestReadmeDocumentsEverySetting keeps the README's configuration tables in step
+// with the code: every variable the binary reads is documented there.
+func TestReadmeDocumentsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c config
+	var keys strings.Builder
+	if err := envconfig.Usagef(envPrefix, &c, &keys, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range strings.Fields(keys.String()) {
+		if !strings.Contains(string(readme), "`"+key+"`") {
+			t.Errorf("README.md does not document %s", key)
+		}
+	}
+}
