@@ -36,6 +36,7 @@ type harness struct {
 	cfg     source.Config
 	client  *tenable.Client
 	log     *syncLog
+	wires   map[schemas.Name]source.Wire // nil: single-object encoding
 }
 
 type syncLog struct{ lines chan string }
@@ -108,6 +109,13 @@ func wires(t *testing.T) map[schemas.Name]source.Wire {
 	return out
 }
 
+func (h *harness) wireFormats() map[schemas.Name]source.Wire {
+	if h.wires != nil {
+		return h.wires
+	}
+	return wires(h.t)
+}
+
 // runOnce runs the source once in-process, as `tvmkafka source --once` would.
 func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Source, error) {
 	h.t.Helper()
@@ -125,7 +133,7 @@ func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Sourc
 	defer stateW.Close()
 	src, err := source.New(ctx, source.Options{
 		Config: h.cfg, Topics: h.topics, API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
-		Wires: wires(h.t), Version: "it", Logger: h.logger(),
+		Wires: h.wireFormats(), Version: "it", Logger: h.logger(),
 	})
 	if err != nil {
 		h.t.Fatal(err)

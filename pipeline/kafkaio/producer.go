@@ -203,38 +203,41 @@ func (p *Producer) abandon(msgs []kafka.Message) {
 }
 
 func (p *Producer) complete(msgs []kafka.Message, err error) {
+	if len(msgs) == 0 {
+		return
+	}
 	var bytes int64
+	for _, m := range msgs {
+		if pd, ok := m.WriterData.(*pending); ok {
+			bytes += pd.size
+		}
+	}
+	// Count first and settle the groups after, so a caller whose Wait returned
+	// sees these messages in Stats.
+	outcome := "acked"
+	if err != nil {
+		outcome = "failed"
+		p.stats.failed.Add(int64(len(msgs)))
+		p.log.Warn("kafka produce failed", "topic", msgs[0].Topic, "messages", len(msgs), "error", err)
+	} else {
+		p.stats.acked.Add(int64(len(msgs)))
+		p.stats.ackedBytes.Add(bytes)
+		metricBytes.Add(context.Background(), bytes)
+	}
+	metricProduced.Add(context.Background(), int64(len(msgs)), metric.WithAttributes(
+		attribute.String("topic", msgs[0].Topic), attribute.String("outcome", outcome)))
 	for _, m := range msgs {
 		pd, ok := m.WriterData.(*pending)
 		if !ok {
 			continue
 		}
 		p.inflight.Release(pd.size)
-		bytes += pd.size
 		if err != nil {
 			pd.group.done(fmt.Errorf("produce to %s: %w", m.Topic, err))
 		} else {
 			pd.group.done(nil)
 		}
 	}
-	if len(msgs) > 0 {
-		outcome := "acked"
-		if err != nil {
-			outcome = "failed"
-		}
-		metricProduced.Add(context.Background(), int64(len(msgs)), metric.WithAttributes(
-			attribute.String("topic", msgs[0].Topic), attribute.String("outcome", outcome)))
-		if err == nil {
-			metricBytes.Add(context.Background(), bytes)
-		}
-	}
-	if err != nil {
-		p.stats.failed.Add(int64(len(msgs)))
-		p.log.Warn("kafka produce failed", "messages", len(msgs), "error", err)
-		return
-	}
-	p.stats.acked.Add(int64(len(msgs)))
-	p.stats.ackedBytes.Add(bytes)
 }
 
 func messageSize(m kafka.Message) int64 {
