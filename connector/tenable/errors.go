@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -174,12 +175,12 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs <= 0 || secs > maxRetryAfter.Seconds() {
-			if secs > 0 {
-				return maxRetryAfter
-			}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(secs) || secs <= 0: // ParseFloat also accepts "NaN" and "-Inf"
 			return 0
+		case secs > maxRetryAfter.Seconds():
+			return maxRetryAfter
 		}
 		return time.Duration(secs * float64(time.Second))
 	}
