@@ -64,7 +64,7 @@ fuzz: ## run every fuzz target for FUZZTIME each
 	  done; done
 
 bench: ## micro-benchmarks (no network): decoding, transcoding, rendering, batching
-	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v /connector/source)
+	$(GO) test -run '^$$' -bench . -benchmem $$($(GO) list ./... | grep -v -e /connector/source -e /pipeline/kafkatest)
 
 bench-e2e: deps ## end to end: simulator -> tvmkafka source -> real broker, 100k and 1M findings (records/s, CPU/record, peak RSS)
 	$(WITH_BROKER) $(GO) test ./connector/source -run '^$$' -bench VulnsEndToEnd -benchtime 1x -timeout 30m

@@ -194,7 +194,7 @@ func readDump(r io.Reader, schemaDir string) ([]DumpedRecord, error) {
 				}
 				checkers[rec.Schema] = c
 			}
-			if rec.Value, err = c.Plain(line.Value); err != nil {
+			if rec.Value, err = c.PlainInPlace(line.Value); err != nil {
 				return nil, fmt.Errorf("%s/%d@%d: fastavro's %s record: %w", line.Topic, line.Partition, line.Offset, rec.Schema, err)
 			}
 		}

@@ -32,7 +32,6 @@ exits with status 1 and a message on stderr naming the record.
 """
 
 import argparse
-import datetime
 import glob
 import io
 import json
@@ -44,21 +43,28 @@ import fastavro
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-MILLISECOND = datetime.timedelta(milliseconds=1)
+# Compact output without a circularity check: lines are large and many.
+ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False, allow_nan=False).encode
 
 
 class DumpError(Exception):
     """A record or topic that cannot be dumped."""
 
 
-def epoch_millis(value):
-    """json.dumps default: fastavro returns timestamp-millis as datetimes."""
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return (value - EPOCH) // MILLISECOND
-    raise TypeError(f"cannot print {type(value).__name__} {value!r} as JSON")
+def without_timestamp_logical_type(schema):
+    """The schema with timestamp-millis read as its underlying long, which is
+    the epoch milliseconds the output wants: this skips building a datetime per
+    timestamp and converting it back. The fingerprint is unchanged (the parsing
+    canonical form has no logical types)."""
+    if isinstance(schema, dict):
+        return {
+            k: without_timestamp_logical_type(v)
+            for k, v in schema.items()
+            if not (k == "logicalType" and v == "timestamp-millis")
+        }
+    if isinstance(schema, list):
+        return [without_timestamp_logical_type(v) for v in schema]
+    return schema
 
 
 def load_schemas(schema_dir):
@@ -71,7 +77,9 @@ def load_schemas(schema_dir):
         name = os.path.basename(path)[: -len(".avsc")]
         try:
             with open(path, encoding="utf-8") as fh:
-                parsed = fastavro.parse_schema(json.load(fh))
+                schema = json.load(fh)
+            parsed = fastavro.parse_schema(schema)
+            reader = fastavro.parse_schema(without_timestamp_logical_type(schema))
         except Exception as exc:  # noqa: BLE001 - any parse failure is fatal
             raise DumpError(f"schema {path}: {exc}") from exc
         # fastavro prints the fingerprint's little-endian bytes, the order
@@ -79,8 +87,8 @@ def load_schemas(schema_dir):
         fp = fingerprint(to_parsing_canonical_form(parsed), "CRC-64-AVRO")
         if fp in by_fingerprint:
             raise DumpError(f"schemas {by_fingerprint[fp][0]} and {name} have the same fingerprint {fp}")
-        by_fingerprint[fp] = (name, parsed)
-        by_name[name] = parsed
+        by_fingerprint[fp] = (name, reader)
+        by_name[name] = reader
     return by_fingerprint, by_name
 
 
@@ -208,7 +216,11 @@ def dump(consumer, decoder, args, fatal):
         if time.monotonic() > deadline:
             stuck = ", ".join(f"{t}/{p} at offset {next_offset[(t, p)]} of {ends[(t, p)]}" for t, p in sorted(pending))
             raise DumpError(f"timed out after {args.timeout}s before reaching the high watermark of {stuck}")
-        for msg in consumer.consume(num_messages=5000, timeout=0.5):
+        # Never ask for more records than remain below the watermarks: consume
+        # waits for the number asked for (up to the timeout), and the last
+        # records would otherwise wait for records that will not come.
+        left = sum(ends[tp] - next_offset[tp] for tp in pending)
+        for msg in consumer.consume(num_messages=max(1, min(5000, left)), timeout=0.5):
             tp = (msg.topic(), msg.partition())
             err = msg.error()
             if err is not None:
@@ -240,7 +252,7 @@ def dump(consumer, decoder, args, fatal):
                 "schema": schema,
                 "value": record,
             }
-            out.write(json.dumps(line, default=epoch_millis, allow_nan=False))
+            out.write(ENCODE(line))
             out.write("\n")
             next_offset[tp] = offset + 1
             if offset >= ends[tp] - 1:
@@ -251,5 +263,5 @@ def dump(consumer, decoder, args, fatal):
 if __name__ == "__main__":
     try:
         main()
-    except (DumpError, KafkaException, ValueError) as exc:
+    except (DumpError, KafkaException, ValueError, TypeError) as exc:
         sys.exit(f"dump_topics: {exc}")

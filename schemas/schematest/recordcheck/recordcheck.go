@@ -37,9 +37,11 @@ type Schema struct {
 	// named maps the short and the full name of every record type to its
 	// definition.
 	named map[string]map[string]any
-	// fullName maps every name a record type is declared or referenced by to its
+	// fullName maps the short and the full name of every record type to its
 	// full name (the union branch name goavro uses).
 	fullName map[string]string
+	// plainRoot is the root record compiled for Plain.
+	plainRoot *plainType
 }
 
 // New parses the text of an .avsc file whose top-level type is a record.
@@ -63,6 +65,10 @@ func FromJSON(root map[string]any) (*Schema, error) {
 	}
 	s := &Schema{root: root, named: make(map[string]map[string]any), fullName: make(map[string]string)}
 	if err := s.collect(root, ""); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.plainRoot, err = s.compile(root, make(map[string]*plainType)); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -147,226 +153,10 @@ func (s *Schema) Compare(path string, tenable map[string]any, decoded map[string
 	if decoded == nil {
 		return []string{path + " = null, want a record"}
 	}
-	out, _ := s.plain(path, s.root, decoded, false)
+	out, _ := s.convertPlain(s.plainRoot, decoded, lenient)
 	c := &comparison{schema: s}
 	c.record(path, s.root, tenable, out.(map[string]any), derived)
 	return c.diffs
-}
-
-// Plain converts a decoded record of this schema into plain values: int64 for
-// int, long and timestamp-millis (epoch milliseconds), float64 for double,
-// string, bool, nil, []any and map[string]any. It accepts numbers as int64,
-// int32, int, float64 or json.Number (records printed as JSON), timestamps also
-// as time.Time, and unions plain or wrapped in goavro's one-entry map keyed by
-// the branch name. A value that does not fit its field, or a field the schema
-// does not have, is an error.
-func (s *Schema) Plain(decoded any) (map[string]any, error) {
-	out, err := s.plain(s.root["name"].(string), s.root, decoded, true)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := out.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%v is not a record", decoded)
-	}
-	return m, nil
-}
-
-// plain converts v of type t. When strict is false a value that does not fit is
-// returned unchanged (Compare then reports it), and unknown fields are kept.
-func (s *Schema) plain(path string, t any, v any, strict bool) (any, error) {
-	misfit := func(want string) (any, error) {
-		if strict {
-			return nil, fmt.Errorf("%s = %#v, want %s", path, v, want)
-		}
-		return v, nil
-	}
-	if v == nil {
-		return nil, nil
-	}
-	switch x := t.(type) {
-	case []any:
-		var branches []any
-		for _, b := range x {
-			if b != "null" {
-				branches = append(branches, b)
-			}
-		}
-		if len(branches) != 1 {
-			return nil, fmt.Errorf("%s: union %v has %d non-null branches, only one is supported", path, x, len(branches))
-		}
-		if m, ok := v.(map[string]any); ok && len(m) == 1 {
-			name := s.unionName(branches[0])
-			if inner, ok := m[name]; ok && !s.hasField(branches[0], name) {
-				v = inner
-			}
-		}
-		return s.plain(path, branches[0], v, strict)
-	case string:
-		switch x {
-		case "null":
-			return misfit("null")
-		case "int", "long":
-			if n, ok := decodedInteger(v, x == "int"); ok {
-				return n, nil
-			}
-			return misfit("an " + x)
-		case "double", "float":
-			switch f := v.(type) {
-			case float64:
-				return f, nil
-			case float32:
-				return float64(f), nil
-			case json.Number:
-				if g, err := strconv.ParseFloat(f.String(), 64); err == nil {
-					return g, nil
-				}
-			case int64:
-				return float64(f), nil
-			case int:
-				return float64(f), nil
-			}
-			return misfit("a " + x)
-		case "string":
-			if _, ok := v.(string); ok {
-				return v, nil
-			}
-			return misfit("a string")
-		case "boolean":
-			if _, ok := v.(bool); ok {
-				return v, nil
-			}
-			return misfit("a boolean")
-		}
-		rec, ok := s.named[x]
-		if !ok {
-			return nil, fmt.Errorf("%s: unknown type %q", path, x)
-		}
-		return s.plain(path, rec, v, strict)
-	case map[string]any:
-		switch x["type"] {
-		case "record":
-			obj, ok := v.(map[string]any)
-			if !ok {
-				return misfit("a record")
-			}
-			out := make(map[string]any, len(obj))
-			known := make(map[string]bool, len(obj))
-			for _, f := range x["fields"].([]any) {
-				fm := f.(map[string]any)
-				name := fm["name"].(string)
-				known[name] = true
-				inner, err := s.plain(path+"."+name, fm["type"], obj[name], strict)
-				if err != nil {
-					return nil, err
-				}
-				out[name] = inner
-			}
-			for k, inner := range obj {
-				if !known[k] {
-					if strict {
-						return nil, fmt.Errorf("%s.%s: not a field of %s", path, k, x["name"])
-					}
-					out[k] = inner
-				}
-			}
-			return out, nil
-		case "array":
-			items, ok := v.([]any)
-			if !ok {
-				return misfit("an array")
-			}
-			out := make([]any, len(items))
-			for i, item := range items {
-				inner, err := s.plain(fmt.Sprintf("%s[%d]", path, i), x["items"], item, strict)
-				if err != nil {
-					return nil, err
-				}
-				out[i] = inner
-			}
-			return out, nil
-		case "long":
-			if x["logicalType"] == "timestamp-millis" {
-				if ts, ok := v.(time.Time); ok {
-					return ts.UnixMilli(), nil
-				}
-			}
-			return s.plain(path, "long", v, strict)
-		case "int", "double", "float", "string", "boolean", "null":
-			return s.plain(path, x["type"], v, strict)
-		}
-	}
-	return nil, fmt.Errorf("%s: unsupported schema type %v", path, t)
-}
-
-// unionName is the name goavro gives a union branch of type t.
-func (s *Schema) unionName(t any) string {
-	switch x := t.(type) {
-	case string:
-		if full, ok := s.fullName[x]; ok {
-			return full
-		}
-		return x
-	case map[string]any:
-		switch x["type"] {
-		case "record":
-			return s.fullName[x["name"].(string)]
-		case "array", "map":
-			return x["type"].(string)
-		}
-		if lt, ok := x["logicalType"].(string); ok {
-			return fmt.Sprint(x["type"]) + "." + lt
-		}
-		return fmt.Sprint(x["type"])
-	}
-	return ""
-}
-
-// hasField reports whether t is a record type with a field called name, so a
-// one-field record is not mistaken for a wrapped union.
-func (s *Schema) hasField(t any, name string) bool {
-	if n, ok := t.(string); ok {
-		t = s.named[n]
-	}
-	rec, ok := t.(map[string]any)
-	if !ok || rec["type"] != "record" {
-		return false
-	}
-	for _, f := range rec["fields"].([]any) {
-		if f.(map[string]any)["name"] == name {
-			return true
-		}
-	}
-	return false
-}
-
-// decodedInteger reads an integer a decoder produced.
-func decodedInteger(v any, int32Range bool) (int64, bool) {
-	var n int64
-	switch x := v.(type) {
-	case int64:
-		n = x
-	case int32:
-		n = int64(x)
-	case int:
-		n = int64(x)
-	case float64:
-		if x != math.Trunc(x) || x < math.MinInt64 || x >= math.MaxInt64 {
-			return 0, false
-		}
-		n = int64(x)
-	case json.Number:
-		var err error
-		if n, err = x.Int64(); err != nil {
-			return 0, false
-		}
-	default:
-		return 0, false
-	}
-	if int32Range && (n < math.MinInt32 || n > math.MaxInt32) {
-		return 0, false
-	}
-	return n, true
 }
 
 // comparison collects the differences found by one Compare.
