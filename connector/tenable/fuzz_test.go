@@ -81,4 +81,3 @@ func FuzzRetryAfter(f *testing.F) {
 		}
 	})
 }
-
