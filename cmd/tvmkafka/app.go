@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
@@ -71,7 +72,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	stateW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Compression: "none", BatchTimeout: time.Millisecond, Logger: log})
+	// stateW writes checkpoints and the sink's dead letters: few records, sent
+	// at once. Its batches may be as large as a dead-lettered inbound record.
+	stateW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Compression: "none", BatchTimeout: time.Millisecond,
+		BatchBytes: deadLetterMaxBytes, MaxInFlightBytes: 2 * deadLetterMaxBytes, Logger: log})
 	if err != nil {
 		_ = producer.Close()
 		return nil, err
@@ -133,13 +137,24 @@ func sourceTopicSpecs(cfg config) []kafkaio.TopicSpec {
 	}
 }
 
-// sinkTopicSpecs are the topics the sink reads and dead-letters to.
+// deadLetterMaxBytes is the largest dead letter the sink publishes with its
+// value: room for an inbound record above the 5 MB import limit (such a record
+// is dead-lettered because it is too large) plus the dead-letter headers.
+const deadLetterMaxBytes = 8 << 20
+
+// sinkTopicSpecs are the topics the sink reads and dead-letters to. The
+// inbound topic accepts records as large as an import request can be, so one
+// asset never has to be refused by Kafka before Tenable could take it; the
+// dead-letter topic accepts a little more.
 func sinkTopicSpecs(cfg config) []kafkaio.TopicSpec {
-	spec := func(name string, partitions int) kafkaio.TopicSpec {
+	spec := func(name string, partitions, maxBytes int) kafkaio.TopicSpec {
 		return kafkaio.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: cfg.Topic.ReplicationFactor,
-			Configs: map[string]string{"cleanup.policy": "delete"}}
+			Configs: map[string]string{"cleanup.policy": "delete", "max.message.bytes": strconv.Itoa(maxBytes)}}
 	}
-	return []kafkaio.TopicSpec{spec(cfg.Topic.Inbound, cfg.Topic.Partitions), spec(cfg.Topic.InboundDLQ, 1)}
+	return []kafkaio.TopicSpec{
+		spec(cfg.Topic.Inbound, cfg.Topic.Partitions, tenable.MaxImportBodyBytes),
+		spec(cfg.Topic.InboundDLQ, 1, deadLetterMaxBytes),
+	}
 }
 
 func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, log *slog.Logger) error {

@@ -67,6 +67,12 @@ func (b *BodyBuilder) sizeWith(a Asset) int {
 // Fits reports whether adding a keeps the body strictly below maxBytes.
 func (b *BodyBuilder) Fits(a Asset) bool { return b.sizeWith(a) < b.maxBytes }
 
+// FitsEmpty reports whether a fits in an empty body: an asset for which it is
+// false can never be imported, whatever the batch.
+func (b *BodyBuilder) FitsEmpty(a Asset) bool {
+	return b.envelope+len(a.JSON)+len(bodyBuilderClosing) < b.maxBytes
+}
+
 // Add appends a. It returns ErrAssetTooLarge when a alone cannot fit in an
 // empty body, and ErrBodyFull when it does not fit now; the body is then
 // unchanged.
@@ -75,7 +81,7 @@ func (b *BodyBuilder) Add(a Asset) error {
 		return errors.New("import body: asset is not a JSON object")
 	}
 	if !b.Fits(a) {
-		if b.envelope+len(a.JSON)+len(bodyBuilderClosing) >= b.maxBytes {
+		if !b.FitsEmpty(a) {
 			return fmt.Errorf("%w: it needs %d bytes, an empty body of at most %d bytes has room for %d",
 				ErrAssetTooLarge, len(a.JSON), b.maxBytes, b.maxBytes-1-b.envelope-len(bodyBuilderClosing))
 		}

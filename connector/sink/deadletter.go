@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -23,6 +24,11 @@ const (
 	HeaderDLQException   = "__connect.errors.exception.class.name"
 	HeaderDLQMessage     = "__connect.errors.exception.message"
 	HeaderDLQTimestampMs = "__connect.errors.timestamp" // when the record was dead-lettered, epoch milliseconds
+	// HeaderDLQValueDropped is set, to the value's size in bytes, when the
+	// dead-letter topic refused the record as too large and it was published
+	// without its value: the original stays readable at the topic, partition and
+	// offset the other headers name, for as long as the topic retains it.
+	HeaderDLQValueDropped = "tvmkafka.dlq.value.dropped.bytes"
 )
 
 // Stages, in Connect's vocabulary: converting the value, or putting it into the
@@ -53,19 +59,51 @@ func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
 			kafka.Header{Key: HeaderDLQTimestampMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
 		),
 	}
-	err := p.s.retry(p.ctx, "dead-letter publish", func() (bool, error) {
+	publish := func() error {
 		g := kafkaio.NewAckGroup()
 		if err := p.s.opts.DeadLetters.Send(p.ctx, g, msg); err != nil {
-			return false, err
+			return err
 		}
-		return false, g.Wait(p.ctx)
-	})
-	if err != nil {
-		return // the context ended: the record stays uncommitted and is read again
+		return g.Wait(p.ctx)
 	}
-	p.s.addStats(func(st *Stats) { st.DeadLettered++ })
-	metricDeadLettered.Add(p.ctx, 1, attrs("stage", stage))
-	p.s.log.Warn("record dead-lettered", "topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset,
-		"dead_letter_topic", p.s.opts.DeadLetterTopic, "reason", reason)
-	p.s.offsets.done(p.id, f.msg.Offset, f.epoch)
+	// Enqueue now, so dead letters keep their partition's order, and wait for
+	// Kafka's acknowledgement on the side, so a run of bad records does not cost
+	// a round trip each. The offset tracker commits only past settled records.
+	first := kafkaio.NewAckGroup()
+	sent := p.s.opts.DeadLetters.Send(p.ctx, first, msg)
+	p.jobs.Add(1)
+	go func() {
+		defer p.jobs.Done()
+		err := sent
+		if err == nil {
+			err = first.Wait(p.ctx)
+		}
+		if err != nil && p.ctx.Err() == nil {
+			err = p.s.retry(p.ctx, "dead-letter publish", func() (bool, error) {
+				err := err
+				if !errors.Is(err, kafka.MessageSizeTooLarge) || msg.Value == nil {
+					err = publish()
+				}
+				if errors.Is(err, kafka.MessageSizeTooLarge) && msg.Value != nil {
+					// Retrying cannot make the record smaller, and waiting would stall
+					// the partition: publish the reason and the coordinates without
+					// the value.
+					p.s.log.Warn("dead-letter topic refused the record as too large: publishing it without its value",
+						"topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset, "value_bytes", len(msg.Value))
+					msg.Headers = append(msg.Headers, kafka.Header{Key: HeaderDLQValueDropped, Value: []byte(strconv.Itoa(len(msg.Value)))})
+					msg.Value = nil
+					err = publish()
+				}
+				return false, err
+			})
+		}
+		if err != nil {
+			return // the context ended: the record stays uncommitted and is read again
+		}
+		p.s.addStats(func(st *Stats) { st.DeadLettered++ })
+		metricDeadLettered.Add(p.ctx, 1, attrs("stage", stage))
+		p.s.log.Warn("record dead-lettered", "topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset,
+			"dead_letter_topic", p.s.opts.DeadLetterTopic, "reason", reason)
+		p.s.offsets.done(p.id, f.msg.Offset, f.epoch)
+	}()
 }

@@ -27,8 +27,9 @@ import (
 // sinkHarness wires a simulated tenant, a real broker with an inbound and a
 // dead-letter topic of their own, and the sink.
 type sinkHarness struct {
-	t        *testing.T
+	t        testing.TB
 	sim      *tenablesim.Server
+	simURL   string
 	client   *tenable.Client
 	brokers  []string
 	inbound  string
@@ -39,14 +40,20 @@ type sinkHarness struct {
 	drain    time.Duration
 }
 
-func newSinkHarness(t *testing.T, partitions int) *sinkHarness {
+// newSinkHarness starts the parts; adjust, if given, changes the simulator's
+// configuration first.
+func newSinkHarness(t testing.TB, partitions int, adjust ...func(*tenablesim.Config)) *sinkHarness {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: simulator and Kafka broker")
 	}
 	brokers := kafkatest.Brokers(t)
-	sim, err := tenablesim.New(tenablesim.Config{Assets: 50, Seed: 31, AccessKey: "AK", SecretKey: "SK",
-		QueueLatency: time.Millisecond, ChunkLatency: time.Millisecond, ImportLatency: 20 * time.Millisecond})
+	simCfg := tenablesim.Config{Assets: 50, Seed: 31, AccessKey: "AK", SecretKey: "SK",
+		QueueLatency: time.Millisecond, ChunkLatency: time.Millisecond, ImportLatency: 20 * time.Millisecond}
+	for _, f := range adjust {
+		f(&simCfg)
+	}
+	sim, err := tenablesim.New(simCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +68,7 @@ func newSinkHarness(t *testing.T, partitions int) *sinkHarness {
 	cfg.Linger = 200 * time.Millisecond
 	cfg.JobPoll = 20 * time.Millisecond
 	cfg.CommitEvery = 100 * time.Millisecond
-	return &sinkHarness{t: t, sim: sim, client: client, brokers: brokers,
+	return &sinkHarness{t: t, sim: sim, simURL: srv.URL, client: client, brokers: brokers,
 		inbound: kafkatest.CreateTopic(t, brokers, partitions, nil), dlq: kafkatest.CreateTopic(t, brokers, 1, nil),
 		group: kafkatest.UniqueName("sink"), cfg: cfg, importer: client, drain: 10 * time.Second}
 }
@@ -140,16 +147,25 @@ func (h *sinkHarness) importedFQDNs() []string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var records []struct {
+	if tr.Count == 0 {
+		return nil
+	}
+	return fqdnsOf(tr.Records)
+}
+
+// fqdnsOf lists the first FQDN of each asset record, sorted; nil if records
+// is not a JSON array of assets.
+func fqdnsOf(records json.RawMessage) []string {
+	var assets []struct {
 		FQDNs []string `json:"fqdns"`
 	}
-	if err := json.Unmarshal(tr.Records, &records); err != nil && tr.Count > 0 {
-		h.t.Fatal(err)
+	if err := json.Unmarshal(records, &assets); err != nil {
+		return nil
 	}
 	var out []string
-	for _, r := range records {
-		if len(r.FQDNs) > 0 {
-			out = append(out, r.FQDNs[0])
+	for _, a := range assets {
+		if len(a.FQDNs) > 0 {
+			out = append(out, a.FQDNs[0])
 		}
 	}
 	slices.Sort(out)
@@ -336,10 +352,12 @@ func TestSinkKeepsRequestsBelowTheLimit(t *testing.T) {
 			if st.RequestBytesMax >= limit || h.sim.Stats().ImportBodyBytesMax >= limit {
 				t.Fatalf("a request of %d bytes reached the limit of %d", st.RequestBytesMax, limit)
 			}
-			if st.RequestBytesMax < limit*9/10 {
-				t.Errorf("largest request %d bytes: requests should be filled close to %d", st.RequestBytesMax, limit)
+			if fill := st.FullRequestFill(limit); st.FullRequests == 0 || fill < 0.9 {
+				t.Errorf("%d full requests filled to %.1f%% of %d bytes on average: they should be filled to 90%% or more",
+					st.FullRequests, 100*fill, limit)
 			}
-			t.Logf("%d requests, largest %d bytes (limit %d)", st.Requests, st.RequestBytesMax, limit)
+			t.Logf("%d requests (%d full, filled to %.2f%%), largest %d bytes (limit %d)",
+				st.Requests, st.FullRequests, 100*st.FullRequestFill(limit), st.RequestBytesMax, limit)
 		})
 	}
 }
@@ -576,7 +594,7 @@ func headers(m kafka.Message) map[string]string {
 }
 
 // readAll reads every record of a single-partition topic.
-func readAll(t *testing.T, brokers []string, topic string) []kafka.Message {
+func readAll(t testing.TB, brokers []string, topic string) []kafka.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -31,6 +31,8 @@ type batch struct {
 	cloud   Cloud
 	started time.Time
 	body    *BodyBuilder
+	// full is set when the batch was cut because the next record would not fit.
+	full bool
 }
 
 // partition processes one partition's records in order: a worker fills batches
@@ -111,8 +113,14 @@ func (p *partition) handle(f fetched) {
 	case err != nil: // the context ended while the registry was unreachable
 		return
 	}
-	b := p.open[asset.Cloud]
+	b := p.batchFor(asset.Cloud)
 	if b != nil && !b.body.Fits(asset) {
+		if !b.body.FitsEmpty(asset) {
+			// It belongs in no request: the open batch may still fill up.
+			p.deadLetterTooLarge(f, asset)
+			return
+		}
+		b.full = true
 		p.cut(b)
 		b = nil
 	}
@@ -127,9 +135,9 @@ func (p *partition) handle(f fetched) {
 	}
 	if err := b.body.Add(asset); err != nil {
 		// It does not fit even in an empty request.
-		p.deadLetter(f, stageConvert, "AssetTooLarge", fmt.Sprintf("the asset needs %d bytes, more than an import request of at most %d bytes can hold", len(asset.JSON), p.s.cfg.MaxRequestBytes))
+		p.deadLetterTooLarge(f, asset)
 		if b.body.Count() == 0 {
-			delete(p.open, asset.Cloud)
+			delete(p.open, b.cloud)
 		}
 		return
 	}
@@ -137,6 +145,38 @@ func (p *partition) handle(f fetched) {
 	if len(b.items) >= p.s.cfg.MaxRecords {
 		p.cut(b)
 	}
+}
+
+func (p *partition) deadLetterTooLarge(f fetched, asset Asset) {
+	p.deadLetter(f, stageConvert, "AssetTooLarge", fmt.Sprintf("the asset needs %d bytes, more than an import request of at most %d bytes can hold",
+		len(asset.JSON), p.s.cfg.MaxRequestBytes))
+}
+
+// batchFor returns the open batch an asset of the given cloud provider joins, or
+// nil. Only cloud attributes keep requests apart: an asset without any joins
+// whichever batch is open (the oldest, so it is not kept waiting), and the first
+// cloud asset adopts an open batch that holds none, so a partition of mostly
+// cloud-less assets does not send one request more per provider it sees.
+func (p *partition) batchFor(cloud Cloud) *batch {
+	if b := p.open[cloud]; b != nil {
+		return b
+	}
+	if cloud != CloudNone {
+		b := p.open[CloudNone]
+		if b != nil {
+			delete(p.open, CloudNone)
+			b.cloud = cloud
+			p.open[cloud] = b
+		}
+		return b
+	}
+	var oldest *batch
+	for _, b := range p.open {
+		if oldest == nil || b.started.Before(oldest.started) {
+			oldest = b
+		}
+	}
+	return oldest
 }
 
 func (p *partition) flushExpired() {
@@ -177,14 +217,15 @@ func (p *partition) importLoop(done chan<- struct{}) {
 			p.release()
 			continue
 		}
-		p.submit(b.items, 0, p.release)
+		p.submit(b.items, 0, b.full, p.release)
 	}
 }
 
 // submit imports items, splitting them when Tenable refuses the request as a
 // whole, so only the records it refuses are dead-lettered. finished runs once
 // every item is done or abandoned.
-func (p *partition) submit(items []item, resubmits int, finished func()) {
+// full tells a batch cut by size, whose fill the stats report.
+func (p *partition) submit(items []item, resubmits int, full bool, finished func()) {
 	body, err := p.body(items)
 	if err != nil {
 		p.s.fail(err)
@@ -212,8 +253,8 @@ func (p *partition) submit(items []item, resubmits int, finished func()) {
 			"partition", p.id, "records", len(items), "status", apiErr.StatusCode, "error", err)
 		var wg sync.WaitGroup
 		wg.Add(2)
-		p.submit(items[:mid], resubmits, wg.Done)
-		p.submit(items[mid:], resubmits, wg.Done)
+		p.submit(items[:mid], resubmits, false, wg.Done)
+		p.submit(items[mid:], resubmits, false, wg.Done)
 		go func() { wg.Wait(); finished() }()
 		return
 	case p.ctx.Err() != nil:
@@ -227,7 +268,12 @@ func (p *partition) submit(items []item, resubmits int, finished func()) {
 	}
 	p.s.addStats(func(st *Stats) {
 		st.Requests++
+		st.RequestBytes += int64(len(body))
 		st.RequestBytesMax = max(st.RequestBytesMax, len(body))
+		if full {
+			st.FullRequests++
+			st.FullRequestBytes += int64(len(body))
+		}
 	})
 	metricRequests.Add(p.ctx, 1)
 	metricRequestBytes.Record(p.ctx, int64(len(body)))
@@ -315,7 +361,7 @@ func (p *partition) follow(jobID string, items []item, resubmits int, finished f
 	metricJobs.Add(p.ctx, 1, attrs("status", "ERROR"))
 	p.s.log.Warn("import job ended in ERROR", "partition", p.id, "job", jobID, "records", len(items), "message", job.StatusMessage, "resubmits", resubmits)
 	if p.s.cfg.OnJobError == "resubmit" && resubmits < p.s.cfg.MaxResubmits {
-		p.submit(items, resubmits+1, finished)
+		p.submit(items, resubmits+1, false, finished)
 		return
 	}
 	for _, it := range items {

@@ -101,9 +101,26 @@ type Sink struct {
 // Stats are running totals, for logs and tests.
 type Stats struct {
 	Fetched, Imported, DeadLettered, Requests int
-	RequestBytesMax                           int
-	JobsComplete, JobsError                   int
-	UploadedAssets, FailedAssets              int
+	// RequestBytes sums the bodies of accepted import requests; RequestBytesMax
+	// is the largest.
+	RequestBytes    int64
+	RequestBytesMax int
+	// FullRequests counts accepted requests of batches cut because the next
+	// record would not fit, and FullRequestBytes sums their bodies: their
+	// average against MaxRequestBytes is how well requests are filled.
+	FullRequests                 int
+	FullRequestBytes             int64
+	JobsComplete, JobsError      int
+	UploadedAssets, FailedAssets int
+}
+
+// FullRequestFill is the average size of full requests as a fraction of
+// limit (0 when there were none).
+func (s Stats) FullRequestFill(limit int) float64 {
+	if s.FullRequests == 0 || limit <= 0 {
+		return 0
+	}
+	return float64(s.FullRequestBytes) / float64(s.FullRequests) / float64(limit)
 }
 
 func (s *Sink) addStats(f func(*Stats)) {
@@ -195,7 +212,8 @@ func (s *Sink) Run(ctx context.Context, until map[int]int64) error {
 	s.mu.Unlock()
 	st := s.Stats()
 	s.log.Info("sink stopped", "fetched", st.Fetched, "imported", st.Imported, "dead_lettered", st.DeadLettered,
-		"requests", st.Requests, "max_request_bytes", st.RequestBytesMax, "jobs_complete", st.JobsComplete, "jobs_error", st.JobsError)
+		"requests", st.Requests, "request_bytes", st.RequestBytes, "max_request_bytes", st.RequestBytesMax,
+		"full_request_fill", fmt.Sprintf("%.3f", st.FullRequestFill(s.cfg.MaxRequestBytes)), "jobs_complete", st.JobsComplete, "jobs_error", st.JobsError)
 	if err := errors.Join(fatal, fetchErr, commitErr); err != nil {
 		return err
 	}

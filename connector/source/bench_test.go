@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tvmkafka/tvmkafka/cmd/tvmkafka/clitest"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 	}{{"findings=100k", 2560}, {"findings=1M", 25600}} {
 		b.Run(size.name, func(b *testing.B) {
 			brokers := kafkatest.Brokers(b)
-			bin := connectorBinary(b)
+			bin := clitest.Binary(b)
 			simAddr := freeAddr(b)
 			sim := exec.Command(bin, "sim", "--listen", simAddr, "--assets", fmt.Sprint(size.assets), "--seed", "1",
 				"--access-key", "AK", "--secret-key", "SK", "--queue-latency", "10ms", "--chunk-latency", "1ms", "--log-level", "warn")

@@ -6,43 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tvmkafka/tvmkafka/cmd/tvmkafka/clitest"
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
 )
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// connectorBinary builds cmd/tvmkafka once per test run.
-func connectorBinary(t testing.TB) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tvmkafka-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tvmkafka")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tvmkafka").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
 
 // connectorEnv is the environment of a `tvmkafka source` process on the harness.
 func (h *harness) connectorEnv() []string {
@@ -68,7 +40,7 @@ func TestKillMidExportResumesIt(t *testing.T) {
 	want := h.truth(tenablesim.TruthVulns, `{"num_assets":50,"include_unlicensed":true,"filters":{"since":1,"state":["OPEN","REOPENED","FIXED"],"severity":["medium","high","critical"]}}`)
 	// Slow chunk downloads, so the process dies with chunks done and chunks to go.
 	h.sim.SetFaults(tenablesim.Faults{SlowChunks: 1000, SlowChunkDelay: 250 * time.Millisecond})
-	bin := connectorBinary(t)
+	bin := clitest.Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

@@ -1,13 +1,17 @@
 package tenablesim
 
 import (
-	"encoding/json"
+	"bytes"
+	"cmp"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxImportBody is Tenable's documented import request limit.
@@ -46,67 +50,135 @@ func (ia *importAsset) ipv4() []string {
 	return append(slices.Clone(ia.arrays["ipv4"]), ia.arrays["ip_address"]...)
 }
 
+// parseImport validates an import request body in one streaming pass (import
+// bodies run to 5 MB, and load tests send many). Duplicate names (the last
+// wins) and invalid UTF-8 are accepted, as encoding/json accepts them.
 func parseImport(body []byte) (string, []importAsset, error) {
-	top, err := parseObject(body, "request body")
-	if err != nil {
-		return "", nil, err
+	if t := bytes.TrimSpace(body); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		return "", nil, badf("source is required")
 	}
-	if err := top.onlyKnown("request", false, "source", "assets"); err != nil {
-		return "", nil, err
+	dec := jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	notObject := func(err error) error { return badf("request body must be a JSON object: %v", err) }
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return "", nil, notObject(cmp.Or(err, errors.New("not an object")))
 	}
-	source, err := top.str("source")
-	if err != nil {
-		return "", nil, err
+	var source string
+	var out []importAsset
+	sawAssets := false
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return "", nil, notObject(err)
+		}
+		switch name := tok.String(); name {
+		case "source":
+			switch v, err := dec.ReadValue(); {
+			case err != nil:
+				return "", nil, notObject(err)
+			case v.Kind() == '"':
+				source = unquote(v)
+			case v.Kind() != 'n':
+				return "", nil, badf("source must be a string")
+			}
+		case "assets":
+			sawAssets = true
+			if out, err = parseImportAssets(dec); err != nil {
+				return "", nil, err
+			}
+		default:
+			return "", nil, badf("unknown request property: %s", name)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return "", nil, notObject(err)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return "", nil, notObject(cmp.Or(err, errors.New("more than one JSON value")))
 	}
 	if strings.TrimSpace(source) == "" {
 		return "", nil, badf("source is required")
 	}
-	var raws []json.RawMessage
-	if r, ok := top["assets"]; !ok || json.Unmarshal(r, &raws) != nil {
+	if !sawAssets || out == nil {
 		return "", nil, badf("assets must be an array of asset objects")
 	}
-	if len(raws) == 0 {
+	if len(out) == 0 {
 		return "", nil, badf("assets must not be empty")
 	}
-	out := make([]importAsset, 0, len(raws))
-	for i, raw := range raws {
-		o, err := parseObject(raw, "assets["+strconv.Itoa(i)+"]")
-		if err != nil {
-			return "", nil, err
+	return source, out, nil
+}
+
+func unquote(v jsontext.Value) string {
+	var s string
+	_ = jsonv2.Unmarshal(v, &s, jsontext.AllowInvalidUTF8(true))
+	return s
+}
+
+// parseImportAssets reads the assets array; nil (no error) when it is not an array.
+func parseImportAssets(dec *jsontext.Decoder) ([]importAsset, error) {
+	notArray := badf("assets must be an array of asset objects")
+	if dec.PeekKind() != '[' {
+		if err := dec.SkipValue(); err != nil {
+			return nil, badf("request body must be a JSON object: %v", err)
+		}
+		return nil, notArray
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, notArray
+	}
+	out := []importAsset{}
+	for i := 0; dec.PeekKind() != ']'; i++ {
+		if dec.PeekKind() != '{' {
+			return nil, badf("assets[%d] must be a JSON object", i)
+		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, notArray
 		}
 		ia := importAsset{arrays: map[string][]string{}, strings: map[string]string{}}
-		keys := make([]string, 0, len(o))
-		for k := range o {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for dec.PeekKind() != '}' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return nil, notArray
+			}
+			k := tok.String()
+			v, err := dec.ReadValue()
+			if err != nil {
+				return nil, notArray
+			}
 			switch {
 			case slices.Contains(importArrayAttrs, k):
-				v, err := o.strs(k)
-				if err != nil {
-					return "", nil, badf("assets[%d]: attribute %s must be an array of strings", i, k)
+				var ss []string
+				if v.Kind() != 'n' && jsonv2.Unmarshal(v, &ss, jsontext.AllowInvalidUTF8(true)) != nil {
+					return nil, badf("assets[%d]: attribute %s must be an array of strings", i, k)
 				}
-				ia.arrays[k] = v
+				ia.arrays[k] = ss
 			case slices.Contains(importStringAttrs, k):
-				v, err := o.str(k)
-				if err != nil {
-					return "", nil, badf("assets[%d]: attribute %s must be a string", i, k)
+				if v.Kind() != 'n' && v.Kind() != '"' {
+					return nil, badf("assets[%d]: attribute %s must be a string", i, k)
 				}
-				ia.strings[k] = v
+				if v.Kind() == '"' {
+					ia.strings[k] = unquote(v)
+				} else {
+					ia.strings[k] = ""
+				}
 			default:
-				return "", nil, badf("assets[%d]: unknown attribute %s", i, k)
+				return nil, badf("assets[%d]: unknown attribute %s", i, k)
 			}
 		}
+		if _, err := dec.ReadToken(); err != nil {
+			return nil, notArray
+		}
 		if len(ia.arrays["mac_address"]) > 100 {
-			return "", nil, badf("assets[%d]: mac_address accepts at most 100 values (got %d)", i, len(ia.arrays["mac_address"]))
+			return nil, badf("assets[%d]: mac_address accepts at most 100 values (got %d)", i, len(ia.arrays["mac_address"]))
 		}
 		if len(nonEmpty(ia.arrays["fqdn"])) == 0 && len(nonEmpty(ia.ipv4())) == 0 && ia.strings["netbios_name"] == "" && len(nonEmpty(ia.arrays["mac_address"])) == 0 {
-			return "", nil, badf("assets[%d]: at least one of fqdn, ipv4, netbios_name or mac_address is required", i)
+			return nil, badf("assets[%d]: at least one of fqdn, ipv4, netbios_name or mac_address is required", i)
 		}
 		out = append(out, ia)
 	}
-	return source, out, nil
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, notArray
+	}
+	return out, nil
 }
 
 func nonEmpty(ss []string) []string {
@@ -181,15 +253,13 @@ func (s *Server) mergeImport(job *importJob, seq uint64, as []importAsset) {
 	now := s.t.now
 	assets := slices.Clone(s.t.assets)
 	changed := map[int]bool{}
+	if s.t.importIdx == nil {
+		s.t.importIdx = newImportIndex(s.t.assets)
+	}
+	index := s.t.importIdx // positions stay: assets are replaced in place or appended
 	for k := range as {
 		ia := &as[k]
-		idx := -1
-		for i, a := range assets {
-			if a.live() && matchesImport(a, ia) {
-				idx = i
-				break
-			}
-		}
+		idx := index.match(ia)
 		var a *asset
 		if idx >= 0 {
 			if !changed[idx] {
@@ -207,31 +277,73 @@ func (s *Server) mergeImport(job *importJob, seq uint64, as []importAsset) {
 				created: now, firstSeen: now, sched: -1, network: 0, profile: profUbuntu, acr: 1,
 			}
 			assets = append(assets, a)
-			changed[len(assets)-1] = true
+			idx = len(assets) - 1
+			changed[idx] = true
 			job.created = append(job.created, a.id)
 		}
 		applyImport(a, ia, job.source, now)
 		a.render(s.w)
+		index.add(idx, a) // its identifiers grew
 	}
 	s.t.assets = assets
 }
 
-func matchesImport(a *asset, ia *importAsset) bool {
-	overlap := func(x, y []string, fold bool) bool {
-		for _, v := range y {
+// importIndex finds the live asset an imported asset matches: the first, in
+// tenant order, that shares an FQDN, IPv4 address, MAC address or NetBIOS name
+// with it (names and MACs compared case-insensitively). It maps each identifier
+// to the lowest index holding it, so an import costs a lookup per identifier
+// rather than a scan of the tenant.
+type importIndex map[string]int
+
+func importKeys(fqdns, ipv4s, macs, netbios []string) []string {
+	var keys []string
+	for _, l := range []struct {
+		prefix string
+		values []string
+		fold   bool
+	}{{"f:", fqdns, true}, {"4:", ipv4s, false}, {"m:", macs, true}, {"n:", netbios, true}} {
+		for _, v := range l.values {
 			if v == "" {
 				continue
 			}
-			for _, u := range x {
-				if u == v || fold && strings.EqualFold(u, v) {
-					return true
-				}
+			if l.fold {
+				v = strings.ToLower(v)
 			}
+			keys = append(keys, l.prefix+v)
 		}
-		return false
 	}
-	return overlap(a.fqdns, ia.arr("fqdn"), true) || overlap(a.ipv4s, ia.ipv4(), false) ||
-		overlap(a.macs, ia.arr("mac_address"), true) || overlap(a.netbios, []string{ia.strings["netbios_name"]}, true)
+	return keys
+}
+
+func newImportIndex(assets []*asset) importIndex {
+	ix := importIndex{}
+	for i, a := range assets {
+		ix.add(i, a)
+	}
+	return ix
+}
+
+// add records a's identifiers at index i (a no-op for an asset that is not live).
+func (ix importIndex) add(i int, a *asset) {
+	if i < 0 || !a.live() {
+		return
+	}
+	for _, k := range importKeys(a.fqdns, a.ipv4s, a.macs, a.netbios) {
+		if j, ok := ix[k]; !ok || i < j {
+			ix[k] = i
+		}
+	}
+}
+
+// match returns the index of the asset ia matches, or -1.
+func (ix importIndex) match(ia *importAsset) int {
+	best := -1
+	for _, k := range importKeys(ia.arr("fqdn"), ia.ipv4(), ia.arr("mac_address"), []string{ia.strings["netbios_name"]}) {
+		if j, ok := ix[k]; ok && (best < 0 || j < best) {
+			best = j
+		}
+	}
+	return best
 }
 
 func union(dst []string, src []string) []string {

@@ -16,6 +16,9 @@ type tenant struct {
 	now     int64 // tenant clock, Unix ms
 	assets  []*asset
 	plugins []*plugin
+	// importIdx finds the asset an import matches; built on the first import
+	// and kept up to date by later ones (a new tenant starts without one).
+	importIdx importIndex
 }
 
 // Finding states and severity modification types.

@@ -2,9 +2,11 @@ package kafkaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -49,7 +51,23 @@ func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
 // PendingOffsets returns, for each partition of topic that holds records the
 // group has not committed, the end offset to read up to (exclusive). Partitions
 // the group is done with are left out; an empty map means nothing to read.
+//
+// Errors Kafka calls temporary (a partition whose leader is not known yet, as
+// just after the topic was created) are retried for up to a minute.
 func PendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = 100*time.Millisecond, 2*time.Second, time.Minute
+	return backoff.RetryWithData(func() (map[int]int64, error) {
+		pending, err := pendingOffsets(ctx, conn, group, topic, earliest)
+		var kerr kafka.Error
+		if err != nil && !(errors.As(err, &kerr) && kerr.Temporary()) {
+			return nil, backoff.Permanent(err)
+		}
+		return pending, err
+	}, backoff.WithContext(bo, ctx))
+}
+
+func pendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
 	client, err := conn.Client()
 	if err != nil {
 		return nil, err
