@@ -283,3 +283,50 @@ func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 		t.Fatalf("metadata %+v err %v", md, err)
 	}
 }
+
+// TestEnsureTopicsReturnsUsableTopics: the topics EnsureTopics created take
+// offset requests at once; right after CreateTopics a broker may still answer
+// "not leader for partition".
+func TestEnsureTopicsReturnsUsableTopics(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	conn := Connection{Brokers: brokers}
+	client, err := conn.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for round := range 5 {
+		var specs []TopicSpec
+		var names []string
+		for i := range 3 {
+			name := kafkatest.UniqueName(fmt.Sprintf("usable-%d-%d", round, i))
+			names = append(names, name)
+			specs = append(specs, TopicSpec{Name: name, Partitions: 6, ReplicationFactor: 1})
+		}
+		t.Cleanup(func() { _, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: names}) })
+		if err := EnsureTopics(ctx, conn, specs, quiet); err != nil {
+			t.Fatal(err)
+		}
+		reqs := map[string][]kafka.OffsetRequest{}
+		for _, name := range names {
+			for p := range 6 {
+				reqs[name] = append(reqs[name], kafka.LastOffsetOf(p))
+			}
+		}
+		offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: reqs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for topic, parts := range offs.Topics {
+			if len(parts) != 6 {
+				t.Fatalf("%s: offsets of %d partitions, want 6", topic, len(parts))
+			}
+			for _, p := range parts {
+				if p.Error != nil {
+					t.Fatalf("round %d: %s/%d right after EnsureTopics: %v", round, topic, p.Partition, p.Error)
+				}
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -76,5 +77,78 @@ func EnsureTopics(ctx context.Context, conn Connection, specs []TopicSpec, log *
 		}
 		log.Info("created topic", "topic", t.Topic, "partitions", t.NumPartitions, "replication", t.ReplicationFactor)
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return waitForLeaders(ctx, client, create)
+}
+
+// offsetsRefused names a partition that does not answer an end-offset request
+// yet, or returns "".
+func offsetsRefused(ctx context.Context, client *kafka.Client, topics []kafka.Topic) string {
+	reqs := map[string][]kafka.OffsetRequest{}
+	for _, t := range topics {
+		for _, p := range t.Partitions {
+			reqs[t.Name] = append(reqs[t.Name], kafka.LastOffsetOf(p.ID))
+		}
+	}
+	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: reqs})
+	if err != nil {
+		return err.Error()
+	}
+	for topic, parts := range offs.Topics {
+		for _, p := range parts {
+			if p.Error != nil {
+				return fmt.Sprintf("%s/%d: %v", topic, p.Partition, p.Error)
+			}
+		}
+	}
+	return ""
+}
+
+// waitForLeaders returns once every partition of the created topics has a
+// leader that answers. Right after CreateTopics the broker may still answer "not leader"
+// (or not know the topic), and the first reads and writes would fail.
+func waitForLeaders(ctx context.Context, client *kafka.Client, created []kafka.TopicConfig) error {
+	want := map[string]int{}
+	names := make([]string, 0, len(created))
+	for _, t := range created {
+		want[t.Topic] = t.NumPartitions
+		names = append(names, t.Topic)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
+		notReady := ""
+		switch {
+		case err != nil:
+			notReady = err.Error()
+		default:
+			ready := 0
+			for _, t := range md.Topics {
+				ok := t.Error == nil && (want[t.Name] <= 0 || len(t.Partitions) == want[t.Name])
+				for _, p := range t.Partitions {
+					ok = ok && p.Error == nil && p.Leader.Host != ""
+				}
+				if ok {
+					ready++
+				} else if notReady == "" {
+					notReady = "topic " + t.Name
+				}
+			}
+			if ready == len(names) {
+				// A leader in the metadata is not enough: the partition may still
+				// refuse requests for a moment. Ask each one for its end offset.
+				if notReady = offsetsRefused(ctx, client, md.Topics); notReady == "" {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("created topics have no partition leaders yet (%s): %w", notReady, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

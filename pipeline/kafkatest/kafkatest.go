@@ -112,7 +112,7 @@ func CreateTopic(tb testing.TB, brokers []string, partitions int, configs map[st
 	return name
 }
 
-// topicReady reports whether every partition of topic has a leader.
+// topicReady reports whether every partition of topic has a leader that answers.
 func topicReady(brokers []string, topic string, partitions int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -131,9 +131,21 @@ func topicReady(brokers []string, topic string, partitions int) error {
 		if len(t.Partitions) != partitions {
 			return fmt.Errorf("topic %s has %d of %d partitions", topic, len(t.Partitions), partitions)
 		}
+		var reqs []kafka.OffsetRequest
 		for _, p := range t.Partitions {
 			if p.Leader.Host == "" {
 				return fmt.Errorf("partition %d of %s has no leader yet", p.ID, topic)
+			}
+			reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+		}
+		// A leader in the metadata may still refuse requests for a moment.
+		offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			return err
+		}
+		for _, p := range offs.Topics[topic] {
+			if p.Error != nil {
+				return fmt.Errorf("partition %d of %s: %w", p.Partition, topic, p.Error)
 			}
 		}
 		return nil
