@@ -39,6 +39,11 @@ type Transcoder struct {
 	slots  [][]*fastjson.Value
 	ranks  [][]int
 	extras [][]byte
+	// orders remembers, per record plan, the member names of the last record
+	// in the order they came: records of one export list their members in the
+	// same order, so comparing with the name seen at the same position skips
+	// most map lookups (a tenth of the connector's CPU before).
+	orders [][]memberSeen
 
 	keyParts [][]byte
 	key      []byte
@@ -53,6 +58,7 @@ func (s *Schema) NewTranscoder() *Transcoder {
 	t.slots = make([][]*fastjson.Value, n)
 	t.ranks = make([][]int, n)
 	t.extras = make([][]byte, n)
+	t.orders = make([][]memberSeen, n)
 	forEachRecord(s.plan, func(rp *recordPlan) {
 		t.slots[rp.id] = make([]*fastjson.Value, len(rp.fields))
 		t.ranks[rp.id] = make([]int, len(rp.fields))
@@ -128,6 +134,38 @@ func (t *Transcoder) Transcode(dst []byte, record []byte, derived map[string]str
 	return out, t.key, nil
 }
 
+// memberSeen is a member name met at some position of a record, with where it
+// goes. name is the plan's own string, so remembering costs no allocation;
+// names the plan does not know are not remembered.
+type memberSeen struct {
+	name string
+	ref  memberRef
+}
+
+// maxOrder bounds the member positions remembered per record plan.
+const maxOrder = 256
+
+// member finds where the member name met at position i of a record goes.
+func (t *Transcoder) member(rp *recordPlan, i int, name []byte) (memberRef, bool) {
+	order := t.orders[rp.id]
+	if i < len(order) && order[i].name == string(name) && order[i].name != "" {
+		return order[i].ref, true
+	}
+	ref, ok := rp.members[string(name)]
+	if i >= maxOrder {
+		return ref, ok
+	}
+	for len(order) <= i {
+		order = append(order, memberSeen{})
+	}
+	order[i] = memberSeen{}
+	if ok {
+		order[i] = memberSeen{name: rp.fields[ref.field].jsonKeys[ref.rank], ref: ref}
+	}
+	t.orders[rp.id] = order
+	return ref, ok
+}
+
 // encodeRecord writes the fields of a record from a JSON object.
 func (t *Transcoder) encodeRecord(dst []byte, rp *recordPlan, v *fastjson.Value, derived map[string]string) ([]byte, error) {
 	obj, _ := v.Object()
@@ -137,11 +175,13 @@ func (t *Transcoder) encodeRecord(dst []byte, rp *recordPlan, v *fastjson.Value,
 
 	// One pass over the members: named ones to their slot, the rest to extra.
 	var err error
+	pos := 0
 	obj.Visit(func(key []byte, val *fastjson.Value) {
 		if err != nil {
 			return
 		}
-		ref, ok := rp.members[string(key)]
+		ref, ok := t.member(rp, pos, key)
+		pos++
 		if ok {
 			cur := slots[ref.field]
 			if cur == nil {

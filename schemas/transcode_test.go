@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -118,4 +120,64 @@ func compareGolden(t *testing.T, path string, got []byte) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the transcoded record (run go test ./schemas -update if the change is intended):\n%s", path, got)
 	}
+}
+
+// TestTranscodeMemberOrder: the transcoder remembers the member order of the
+// records it saw; records in another order, or missing members, must still come
+// out exactly as a fresh transcoder writes them.
+func TestTranscodeMemberOrder(t *testing.T) {
+	shared := make(map[Name]*Transcoder)
+	for _, s := range loadSamples(t) {
+		sch := mustGet(t, s.schema)
+		if shared[s.schema] == nil {
+			shared[s.schema] = sch.NewTranscoder()
+		}
+		members := objectMembers(t, s.json)
+		reversed := make([][2][]byte, len(members))
+		for i, m := range members {
+			reversed[len(members)-1-i] = m
+		}
+		variants := [][]byte{s.json, joinMembers(reversed), s.json, joinMembers(members[1:]), joinMembers(members[:len(members)-1]), s.json}
+		for i, v := range variants {
+			want, wantKey, wantErr := sch.NewTranscoder().Transcode(nil, v, s.derived)
+			got, gotKey, gotErr := shared[s.schema].Transcode(nil, v, s.derived)
+			if !bytes.Equal(got, want) || !bytes.Equal(gotKey, wantKey) || (gotErr == nil) != (wantErr == nil) {
+				t.Errorf("%s variant %d: after other orders the output differs from a fresh transcoder's (err %v, want %v)", s.name, i, gotErr, wantErr)
+			}
+		}
+	}
+}
+
+// objectMembers returns the members of a JSON object, in order, as raw name and value.
+func objectMembers(t *testing.T, obj []byte) [][2][]byte {
+	t.Helper()
+	dec := jsontext.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		t.Fatalf("not an object: %v", err)
+	}
+	var out [][2][]byte
+	for dec.PeekKind() != '}' {
+		name, err := dec.ReadValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name = bytes.Clone(name)
+		val, err := dec.ReadValue()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, [2][]byte{name, bytes.Clone(val)})
+	}
+	return out
+}
+
+func joinMembers(members [][2][]byte) []byte {
+	out := []byte{'{'}
+	for i, m := range members {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(append(out, m[0]...), ':'), m[1]...)
+	}
+	return append(out, '}')
 }

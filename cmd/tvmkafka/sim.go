@@ -36,7 +36,7 @@ type simFlags struct {
 	exportErrorAfter  int
 	chunkFailures     int
 	chunkFailureAfter int
-	truncateChunks    int
+	truncateChunks, malformedRecords    int
 	slowChunks        int
 	slowChunkDelay    time.Duration
 }
@@ -104,6 +104,7 @@ TVMKAFKA_SIM_ACCESS_KEY/TVMKAFKA_SIM_SECRET_KEY; sim refuses to start without th
 	fl.IntVar(&f.chunkFailures, "fault-chunk-failures", 0, "the next N exports FINISH with a failed chunk (later chunks cancelled)")
 	fl.IntVar(&f.chunkFailureAfter, "fault-chunk-failure-after", 0, "chunks that become available before the failed one")
 	fl.IntVar(&f.truncateChunks, "fault-truncate-chunks", 0, "the next N chunk downloads are cut off inside a record")
+	fl.IntVar(&f.malformedRecords, "fault-malformed-records", 0, "the next N chunk downloads carry a first record that is not well-formed JSON")
 	fl.IntVar(&f.slowChunks, "fault-slow-chunks", 0, "the next N chunk downloads wait --fault-slow-chunk-delay before the body")
 	fl.DurationVar(&f.slowChunkDelay, "fault-slow-chunk-delay", 2*time.Second, "delay of slow chunk downloads")
 	return cmd
@@ -137,7 +138,7 @@ func runSim(ctx context.Context, cmd *cobra.Command, f simFlags) error {
 			Rate429: f.rate429, Rate5xx: f.rate5xx, RetryAfterSeconds: f.retryAfter,
 			ExportErrors: f.exportErrors, ExportErrorAfterChunks: f.exportErrorAfter,
 			ChunkFailures: f.chunkFailures, ChunkFailureAfter: f.chunkFailureAfter,
-			TruncateChunks: f.truncateChunks, SlowChunks: f.slowChunks, SlowChunkDelay: f.slowChunkDelay,
+			TruncateChunks: f.truncateChunks, MalformedRecords: f.malformedRecords, SlowChunks: f.slowChunks, SlowChunkDelay: f.slowChunkDelay,
 		},
 	})
 	if err != nil {

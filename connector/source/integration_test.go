@@ -1,9 +1,13 @@
 package source_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +231,50 @@ func TestExportFailingEveryTimeKeepsTheWatermark(t *testing.T) {
 	}
 	if n := h.sim.Stats().ExportsCreated["vulns"]; n != 2 {
 		t.Errorf("%d exports requested, want MaxExportAttempts=2", n)
+	}
+}
+
+// TestMalformedRecordIsDeadLettered: a record that is not well-formed JSON inside
+// an otherwise sound chunk goes, raw and with the reason, to the dead-letter
+// topic; every other record of the chunk and the export is published and the
+// watermark moves (the record is accounted for, not lost).
+func TestMalformedRecordIsDeadLettered(t *testing.T) {
+	h := newHarness(t, tenablesim.Config{Assets: 120, Seed: 15})
+	h.cfg.VulnsNumAssets = 50
+	want := h.truth(tenablesim.TruthVulns, `{"num_assets":50,"include_unlicensed":true,"filters":{"since":1,"state":["OPEN","REOPENED","FIXED"],"severity":["medium","high","critical"]}}`)
+	h.sim.SetFaults(tenablesim.Faults{MalformedRecords: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := h.runOnce(ctx, source.StreamVulns); err != nil {
+		t.Fatalf("one malformed record should not fail the run: %v", err)
+	}
+	dlq := h.read(h.topics.DeadLetter, nil)
+	if len(dlq) != 1 {
+		t.Fatalf("%d dead-lettered records, want the malformed one", len(dlq))
+	}
+	bad := dlq[0]
+	if !bytes.HasPrefix(bad.value, []byte("{"+tenablesim.MalformedMember)) || !strings.Contains(bad.headers[source.HeaderError], "invalid JSON") {
+		t.Errorf("dead letter: value %.80q, reason %q", bad.value, bad.headers[source.HeaderError])
+	}
+	// The record without the broken member names the finding that must be missing.
+	var f struct {
+		Asset  struct{ UUID string } `json:"asset"`
+		Plugin struct{ ID int }      `json:"plugin"`
+		Port   struct {
+			Port     int    `json:"port"`
+			Protocol string `json:"protocol"`
+		} `json:"port"`
+	}
+	if err := json.Unmarshal(bytes.Replace(bad.value, []byte(tenablesim.MalformedMember), nil, 1), &f); err != nil {
+		t.Fatalf("dead letter is not the original record: %v", err)
+	}
+	badKey := fmt.Sprintf("%s|%d|%d|%s", f.Asset.UUID, f.Plugin.ID, f.Port.Port, strings.ToUpper(f.Port.Protocol))
+	if !slices.Contains(want, badKey) {
+		t.Fatalf("dead-lettered key %s is not in the export's truth", badKey)
+	}
+	got := distinct(keysOf(h.read(h.topics.Vulns, nil)))
+	h.expectKeys("vulns", slices.DeleteFunc(slices.Clone(want), func(k string) bool { return k == badKey }), got)
+	if cp := h.checkpoints()["vulns"]; cp.Export != nil || !cp.Watermark.Equal(h.sim.Now().Add(-time.Hour)) {
+		t.Errorf("checkpoint: %+v", cp)
 	}
 }

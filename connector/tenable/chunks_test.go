@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -425,5 +427,56 @@ func TestImportAssetWireNames(t *testing.T) {
 	want := `{"mac_address":["00:11:22:33:44:55"],"netbios_name":"HOST","servicenow_sys_id":"x","aws_ec2_instance_id":"i-1"}`
 	if string(b) != want {
 		t.Errorf("got %s\nwant %s", b, want)
+	}
+}
+
+// TestDecodeChunkAcrossReads splits bodies whose records straddle every read
+// boundary: escaped quotes and backslash runs, strings longer than the buffer,
+// deep nesting, top-level scalars. Whatever the reads, the records are exactly
+// those a full JSON decoder (jsontext) finds.
+func TestDecodeChunkAcrossReads(t *testing.T) {
+	long := strings.Repeat(`a\"b\\`, 30000) // 180 KB, longer than one read
+	body := `[ {"s":"` + long + `","n":[1,[2,{"x":"]}"}]]} ,` +
+		`{"q":"\\\\\\\"x","e":"\\"} , "top \" string",-12.5e3,true,null,[[[[]]]],` +
+		`{"k":"` + strings.Repeat("z", 70000) + `\\"}` + "\n]"
+	var want [][]byte
+	if _, err := decodeArray(jsontext.NewDecoder(strings.NewReader(body)), 0, func(r []byte) error {
+		want = append(want, bytes.Clone(r))
+		return nil
+	}); err != nil {
+		t.Fatalf("the body itself is not valid: %v", err)
+	}
+	readers := map[string]func() io.Reader{
+		"whole":    func() io.Reader { return strings.NewReader(body) },
+		"one byte": func() io.Reader { return iotest.OneByteReader(strings.NewReader(body)) },
+		"halves":   func() io.Reader { return iotest.HalfReader(strings.NewReader(body)) },
+		"with EOF": func() io.Reader { return iotest.DataErrReader(strings.NewReader(body)) },
+	}
+	for name, reader := range readers {
+		t.Run(name, func(t *testing.T) {
+			var got [][]byte
+			n, err := DecodeChunk(reader(), 0, func(r []byte) error {
+				got = append(got, bytes.Clone(r))
+				return nil
+			})
+			if err != nil || n != len(want) {
+				t.Fatalf("n = %d, err %v; want %d records", n, err, len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Errorf("record %d: got %.60q..., want %.60q...", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeChunkStructureErrors: structure the splitter itself refuses.
+func TestDecodeChunkStructureErrors(t *testing.T) {
+	for _, body := range []string{`[{"a":[1}]`, `[{"a":1}}]`, `[1,]`, `[{"a":1} {"b":2}]`, `[tru]`, `["\x"]`, `[` + strings.Repeat("[", splitMaxDepth+1)} {
+		_, err := DecodeChunk(strings.NewReader(body), 0, func([]byte) error { return nil })
+		if !errors.Is(err, errNotJSON) {
+			t.Errorf("%.40q: err %v, want errNotJSON", body, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package tenablesim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -606,6 +607,16 @@ func TestFaults(t *testing.T) {
 	}
 	if len(f.chunk("assets", uuid, 1)) != 100 { // the next download is whole
 		t.Error("second download not whole")
+	}
+
+	// A malformed record: the chunk is still an array, its first record is not JSON.
+	f.sim.SetFaults(Faults{MalformedRecords: 1})
+	r0 := f.do("GET", "/assets/export/"+uuid+"/chunks/1", "")
+	if r0.status != 200 || !bytes.HasPrefix(r0.body, []byte("[{"+MalformedMember)) || json.Valid(r0.body) {
+		t.Errorf("malformed-record chunk: %d %.80q", r0.status, r0.body)
+	}
+	if len(f.chunk("assets", uuid, 1)) != 100 { // the next download is whole
+		t.Error("download after the malformed one not whole")
 	}
 
 	f.sim.SetFaults(Faults{Rate429: 1, RetryAfterSeconds: 7})

@@ -128,6 +128,10 @@ type Faults struct {
 	// TruncateChunks: the next N chunk downloads declare the full
 	// Content-Length, send part of the body (cut inside a record) and close.
 	TruncateChunks int `json:"truncate_chunks"`
+	// MalformedRecords: the next N chunk downloads carry a first record that is
+	// not well-formed JSON (a member whose value is a bare word), as a broken
+	// serializer would write it; the chunk's structure and other records are intact.
+	MalformedRecords int `json:"malformed_records"`
 	// SlowChunks: the next N chunk downloads wait SlowChunkDelay before the body
 	// (default 2s).
 	SlowChunks     int           `json:"slow_chunks"`
@@ -140,7 +144,7 @@ func (f Faults) validate() error {
 		errs = append(errs, fmt.Errorf("fault rates must be between 0 and 1 (got 429: %v, 5xx: %v)", f.Rate429, f.Rate5xx))
 	}
 	if f.RetryAfterSeconds < 0 || f.ExportErrors < 0 || f.ExportErrorAfterChunks < 0 || f.ChunkFailures < 0 ||
-		f.ChunkFailureAfter < 0 || f.TruncateChunks < 0 || f.SlowChunks < 0 || f.SlowChunkDelay < 0 {
+		f.ChunkFailureAfter < 0 || f.TruncateChunks < 0 || f.MalformedRecords < 0 || f.SlowChunks < 0 || f.SlowChunkDelay < 0 {
 		errs = append(errs, errors.New("fault counts and delays must not be negative"))
 	}
 	return errors.Join(errs...)
@@ -166,18 +170,19 @@ type faultsJSON struct {
 	ChunkFailures          int     `json:"chunk_failures"`
 	ChunkFailureAfter      int     `json:"chunk_failure_after"`
 	TruncateChunks         int     `json:"truncate_chunks"`
+	MalformedRecords       int     `json:"malformed_records"`
 	SlowChunks             int     `json:"slow_chunks"`
 	SlowChunkDelay         string  `json:"slow_chunk_delay"`
 }
 
 func (f Faults) toJSON() faultsJSON {
 	return faultsJSON{f.Rate429, f.Rate5xx, f.RetryAfterSeconds, f.ExportErrors, f.ExportErrorAfterChunks,
-		f.ChunkFailures, f.ChunkFailureAfter, f.TruncateChunks, f.SlowChunks, f.SlowChunkDelay.String()}
+		f.ChunkFailures, f.ChunkFailureAfter, f.TruncateChunks, f.MalformedRecords, f.SlowChunks, f.SlowChunkDelay.String()}
 }
 
 func (j faultsJSON) faults() (Faults, error) {
 	f := Faults{j.Rate429, j.Rate5xx, j.RetryAfterSeconds, j.ExportErrors, j.ExportErrorAfterChunks,
-		j.ChunkFailures, j.ChunkFailureAfter, j.TruncateChunks, j.SlowChunks, 0}
+		j.ChunkFailures, j.ChunkFailureAfter, j.TruncateChunks, j.MalformedRecords, j.SlowChunks, 0}
 	if j.SlowChunkDelay != "" {
 		d, err := time.ParseDuration(j.SlowChunkDelay)
 		if err != nil {

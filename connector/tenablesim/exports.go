@@ -545,12 +545,15 @@ func (s *Server) handleChunk(kind string) http.HandlerFunc {
 		}
 		empty := j.chunks[id-1].count == 0 && st.status != statusQueued
 		ready := slices.Contains(st.available, id) || empty
-		var truncate, slow bool
+		var truncate, malformed, slow bool
 		var delay time.Duration
 		if ready && !expired {
 			if s.faults.TruncateChunks > 0 {
 				s.faults.TruncateChunks--
 				truncate = true
+			} else if s.faults.MalformedRecords > 0 && j.chunks[id-1].count > 0 {
+				s.faults.MalformedRecords--
+				malformed = true
 			} else if s.faults.SlowChunks > 0 {
 				s.faults.SlowChunks--
 				slow, delay = true, s.faults.SlowChunkDelay
@@ -587,6 +590,13 @@ func (s *Server) handleChunk(kind string) http.HandlerFunc {
 			// connection: the client sees the body end early.
 			return
 		}
+		if malformed {
+			var buf bytes.Buffer
+			_ = s.renderChunk(r.Context(), &buf, j, id)
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write(malformedFirstRecord(buf.Bytes()))
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 		if slow {
 			if f, ok := w.(http.Flusher); ok {
@@ -606,6 +616,16 @@ func (s *Server) handleChunk(kind string) http.HandlerFunc {
 		}
 		_ = bw.Flush()
 	}
+}
+
+// MalformedMember is the member the malformed-records fault puts at the start of
+// a chunk's first record: its value is a bare word, which is not JSON.
+const MalformedMember = `"sim_malformed":not_json,`
+
+// malformedFirstRecord breaks the first record of a rendered chunk (which starts
+// with "[{") by inserting MalformedMember as its first member.
+func malformedFirstRecord(body []byte) []byte {
+	return slices.Concat(body[:2], []byte(MalformedMember), body[2:])
 }
 
 // truncatePoint cuts a chunk inside a record, never at its end.
