@@ -30,15 +30,15 @@ type simFlags struct {
 	maxExports    int
 	logLevel      string
 
-	rate429, rate5xx  float64
-	retryAfter        int
-	exportErrors      int
-	exportErrorAfter  int
-	chunkFailures     int
-	chunkFailureAfter int
-	truncateChunks, malformedRecords    int
-	slowChunks        int
-	slowChunkDelay    time.Duration
+	rate429, rate5xx                 float64
+	retryAfter                       int
+	exportErrors                     int
+	exportErrorAfter                 int
+	chunkFailures                    int
+	chunkFailureAfter                int
+	truncateChunks, malformedRecords int
+	slowChunks                       int
+	slowChunkDelay                   time.Duration
 }
 
 const simExample = `  # Start a tenant of 2,000 assets:
