@@ -73,6 +73,12 @@ func TestConfigErrorsNameTheVariables(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TVMKAFKA_SINK_MAX_REQUEST_BYTES") {
 		t.Errorf("a request limit above 5 MB must be refused, got %v", err)
 	}
+	t.Setenv("TVMKAFKA_SINK_MAX_REQUEST_BYTES", "4000000")
+	t.Setenv("TVMKAFKA_SINK_SESSION_TIMEOUT", "2s")
+	_, err = runCLI(t, "sink", "--once")
+	if err == nil || !strings.Contains(err.Error(), "TVMKAFKA_SINK_SESSION_TIMEOUT") {
+		t.Errorf("a session timeout the broker refuses must be refused up front, got %v", err)
+	}
 }
 
 func TestUnknownStreamIsRefused(t *testing.T) {

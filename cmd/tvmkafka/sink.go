@@ -90,7 +90,7 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 		}
 	}
 	reader, err := kafkaio.NewGroupReader(kafkaio.GroupReaderConfig{Connection: cfg.Kafka.connection(), GroupID: cfg.Sink.GroupID,
-		Topic: cfg.Topic.Inbound, Earliest: earliest})
+		Topic: cfg.Topic.Inbound, Earliest: earliest, SessionTimeout: cfg.Sink.SessionTimeout})
 	if err != nil {
 		return err
 	}

@@ -38,13 +38,18 @@ type Config struct {
 	RetryMax time.Duration `envconfig:"RETRY_MAX" default:"1m" desc:"longest wait between retries of a failing import"`
 	// CommitEvery is how often done offsets are committed.
 	CommitEvery time.Duration `envconfig:"COMMIT_EVERY" default:"1s" desc:"interval of offset commits"`
+	// SessionTimeout is how long the group waits for a member that stopped
+	// heartbeating (a crash, a killed pod) before it hands that member's
+	// partitions to another one, or to the same sink restarted.
+	SessionTimeout time.Duration `envconfig:"SESSION_TIMEOUT" default:"30s" desc:"consumer group session timeout: how soon a crashed sink's partitions are reassigned"`
 }
 
 // DefaultConfig returns the defaults the envconfig tags declare.
 func DefaultConfig() Config {
 	return Config{GroupID: "tvmkafka-sink", Source: "tvmkafka Kafka Connector", MaxRequestBytes: tenable.MaxImportBodyBytes,
 		MaxRecords: 5000, Linger: 5 * time.Second, CommitOn: "complete", OnJobError: "resubmit", MaxResubmits: 2,
-		JobPoll: 2 * time.Second, PendingBatches: 4, StartOffset: "earliest", RetryMax: time.Minute, CommitEvery: time.Second}
+		JobPoll: 2 * time.Second, PendingBatches: 4, StartOffset: "earliest", RetryMax: time.Minute, CommitEvery: time.Second,
+		SessionTimeout: 30 * time.Second}
 }
 
 // Validate reports every problem, naming the environment variable.
@@ -88,6 +93,11 @@ func (c Config) Validate() error {
 	}
 	if c.StartOffset != "earliest" && c.StartOffset != "latest" {
 		bad("START_OFFSET", "%q is not earliest or latest", c.StartOffset)
+	}
+	// Kafka brokers refuse sessions outside group.min/max.session.timeout.ms
+	// (6 s and 30 min by default); say so before the group join fails.
+	if c.SessionTimeout < 6*time.Second || c.SessionTimeout > 30*time.Minute {
+		bad("SESSION_TIMEOUT", "%v is outside the broker's default bounds of 6s to 30m", c.SessionTimeout)
 	}
 	if c.RetryMax <= 0 || c.CommitEvery <= 0 {
 		errs = append(errs, errors.New("TVMKAFKA_SINK_RETRY_MAX and TVMKAFKA_SINK_COMMIT_EVERY must be positive"))

@@ -27,6 +27,8 @@ func (h *sinkHarness) sinkEnv(extra ...string) []string {
 		"TVMKAFKA_KAFKA_BROKERS="+strings.Join(h.brokers, ","), "TVMKAFKA_TOPIC_CREATE=false",
 		"TVMKAFKA_TOPIC_INBOUND="+h.inbound, "TVMKAFKA_TOPIC_INBOUND_DLQ="+h.dlq, "TVMKAFKA_SINK_GROUP_ID="+h.group,
 		"TVMKAFKA_SINK_JOB_POLL=50ms", "TVMKAFKA_SINK_COMMIT_EVERY=100ms", "TVMKAFKA_SINK_LINGER=200ms",
+		// The group hands the killed member's partitions on after this, not 30 s.
+		"TVMKAFKA_SINK_SESSION_TIMEOUT=6s",
 	), extra...)
 }
 
@@ -209,10 +211,12 @@ func TestSinkKilledMidBatchLosesNothing(t *testing.T) {
 
 	second := exec.CommandContext(ctx, bin, "sink", "--once", "--timeout", "3m")
 	second.Env = h.sinkEnv()
+	restarted := time.Now()
 	out, err := second.CombinedOutput()
 	if err != nil {
 		t.Fatalf("restarted sink failed: %v\n%s", err, out)
 	}
+	t.Logf("the restarted sink caught up in %v", time.Since(restarted).Round(time.Millisecond))
 	var wantFQDNs []string
 	for _, fqdns := range idx {
 		for _, f := range fqdns {

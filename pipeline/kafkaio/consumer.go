@@ -18,6 +18,9 @@ type GroupReaderConfig struct {
 	// Earliest starts a group without committed offsets at the first record
 	// (otherwise at the end of the topic).
 	Earliest bool
+	// SessionTimeout: how long the group waits for a silent member before it
+	// reassigns its partitions (30s when zero).
+	SessionTimeout time.Duration
 }
 
 // NewGroupReader returns a consumer-group reader whose commits are synchronous
@@ -26,6 +29,10 @@ func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
 	dialer, err := cfg.Connection.Dialer()
 	if err != nil {
 		return nil, err
+	}
+	session := cfg.SessionTimeout
+	if session == 0 {
+		session = 30 * time.Second
 	}
 	start := kafka.LastOffset
 	if cfg.Earliest {
@@ -42,8 +49,8 @@ func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
 		MaxBytes:       16 << 20,
 		MaxWait:        500 * time.Millisecond,
 		// A rebalance should not wait for a long heartbeat cycle.
-		HeartbeatInterval: 3 * time.Second,
-		SessionTimeout:    30 * time.Second,
+		HeartbeatInterval: min(3*time.Second, session/3),
+		SessionTimeout:    session,
 		RebalanceTimeout:  30 * time.Second,
 	}), nil
 }
