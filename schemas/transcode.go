@@ -155,14 +155,15 @@ func (t *Transcoder) member(rp *recordPlan, i int, name []byte) (memberRef, bool
 	if i >= maxOrder {
 		return ref, ok
 	}
-	for len(order) <= i {
-		order = append(order, memberSeen{})
-	}
-	order[i] = memberSeen{}
+	var seen memberSeen // an unknown name is not remembered: the slot stays empty
 	if ok {
-		order[i] = memberSeen{name: rp.fields[ref.field].jsonKeys[ref.rank], ref: ref}
+		seen = memberSeen{name: rp.fields[ref.field].jsonKeys[ref.rank], ref: ref}
 	}
-	t.orders[rp.id] = order
+	if i < len(order) {
+		order[i] = seen
+	} else { // positions come one after another, so i == len(order)
+		t.orders[rp.id] = append(order, seen)
+	}
 	return ref, ok
 }
 

@@ -33,9 +33,9 @@ func (e *recordFuncError) Unwrap() error { return e.err }
 // DecodeChunk reads a JSON array from r one element at a time and hands each to fn,
 // so a chunk is never held in memory whole. It checks the array's structure; the
 // grammar inside each record is checked by whoever parses the record (see
-// arraySplitter). The first skip elements are read but
-// not handed over (used to resume a download that broke off). It returns the number
-// of elements read, skipped ones included. The Content-Type of the body does not
+// arraySplitter). The first skip elements are read but not handed over (used to
+// resume a download that broke off). It returns the number of elements read,
+// skipped ones included. The Content-Type of the body does not
 // matter: Tenable labels JSON chunks application/octet-stream.
 func DecodeChunk(r io.Reader, skip int, fn RecordFunc) (int, error) {
 	return newArraySplitter(r).each(skip, fn)

@@ -12,12 +12,12 @@ import (
 // errNotJSON marks a chunk body whose structure is not a JSON array of values.
 var errNotJSON = errors.New("chunk body is not valid JSON")
 
-// Sizes of the splitter's buffer: it starts at splitReadSize and grows only to
-// hold the largest single record, so memory follows the record, not the chunk.
-const (
-	splitReadSize = 64 << 10
-	splitMaxDepth = 10000 // as jsontext: deeper nesting is refused, not recursed into
-)
+// splitReadSize is the splitter's first buffer; it grows only to hold the
+// largest single record, so memory follows the record, not the chunk.
+const splitReadSize = 64 << 10
+
+// splitMaxDepth bounds nesting, as jsontext does.
+const splitMaxDepth = 10000
 
 // arraySplitter cuts a JSON array read from a stream into the raw text of its
 // elements.
