@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
-	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
@@ -155,25 +155,14 @@ func topicList(cfg config) []string {
 
 // topicEnds sums each topic's end offsets.
 func topicEnds(ctx context.Context, brokers []string, cfg config) map[string]int64 {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
 	out := map[string]int64{}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: topicList(cfg)})
-	if err != nil {
-		return out
-	}
-	req := map[string][]kafka.OffsetRequest{}
-	for _, t := range md.Topics {
-		for _, p := range t.Partitions {
-			req[t.Name] = append(req[t.Name], kafka.LastOffsetOf(p.ID))
+	for _, topic := range topicList(cfg) {
+		ranges, err := kafkaio.PartitionOffsets(ctx, kafkaio.Connection{Brokers: brokers}, topic)
+		if err != nil {
+			continue
 		}
-	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: req})
-	if err != nil {
-		return out
-	}
-	for topic, parts := range offs.Topics {
-		for _, p := range parts {
-			out[topic] += p.LastOffset
+		for _, r := range ranges {
+			out[topic] += r.End
 		}
 	}
 	return out
@@ -188,11 +177,7 @@ func printCounts(say func(string, ...any), cfg config, before, after map[string]
 
 // printSample decodes one vulnerability record the way a consumer would.
 func printSample(ctx context.Context, say func(string, ...any), brokers []string, topic string) error {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	m, err := r.ReadMessage(rctx)
+	m, err := firstRecord(ctx, brokers, topic)
 	if err != nil {
 		return fmt.Errorf("read a sample: %w", err)
 	}
@@ -249,22 +234,42 @@ func printSample(ctx context.Context, say func(string, ...any), brokers []string
 }
 
 func produceInbound(ctx context.Context, brokers []string, topic string, values []string) error {
-	// A transport of its own: the shared default one may hold metadata from before the topic existed.
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, Transport: &kafka.Transport{}}
-	defer w.Close()
-	msgs := make([]kafka.Message, len(values))
-	for i, v := range values {
-		msgs[i] = kafka.Message{Key: []byte(fmt.Sprintf("cmdb-%d", i)), Value: []byte(v)}
+	p, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: brokers}, BatchTimeout: 5 * time.Millisecond})
+	if err != nil {
+		return err
 	}
-	return w.WriteMessages(ctx, msgs...)
+	defer p.Close()
+	recs := make([]kafkaio.Record, len(values))
+	for i, v := range values {
+		recs[i] = kafkaio.Record{Topic: topic, Key: []byte(fmt.Sprintf("cmdb-%d", i)), Value: []byte(v)}
+	}
+	g := kafkaio.NewAckGroup()
+	if err := p.Send(ctx, g, recs...); err != nil {
+		return err
+	}
+	return g.Wait(ctx)
+}
+
+// firstRecord returns the first record of topic.
+func firstRecord(ctx context.Context, brokers []string, topic string) (kafkaio.Record, error) {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var first *kafkaio.Record
+	err := kafkaio.Scan(rctx, kafkaio.Connection{Brokers: brokers}, topic, func(r kafkaio.Record) error {
+		first = &r
+		return kafkaio.ErrStopScan
+	})
+	if err == nil && first == nil {
+		err = fmt.Errorf("topic %s is empty", topic)
+	}
+	if err != nil {
+		return kafkaio.Record{}, err
+	}
+	return *first, nil
 }
 
 func firstDeadLetter(ctx context.Context, brokers []string, topic string) (string, error) {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: 0, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	m, err := r.ReadMessage(rctx)
+	m, err := firstRecord(ctx, brokers, topic)
 	if err != nil {
 		return "", err
 	}

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 )
@@ -42,21 +41,21 @@ const (
 // marks it done once the dead-letter topic holds it. Publishing is retried until
 // it succeeds: a record is never dropped, and never committed before it is safe.
 func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
-	msg := kafka.Message{
+	msg := kafkaio.Record{
 		Topic: p.s.opts.DeadLetterTopic,
 		Key:   f.msg.Key,
 		Value: f.msg.Value,
 		Headers: append(slices.Clone(f.msg.Headers),
-			kafka.Header{Key: HeaderDLQTopic, Value: []byte(f.msg.Topic)},
-			kafka.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(f.msg.Partition))},
-			kafka.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(f.msg.Offset, 10))},
-			kafka.Header{Key: HeaderDLQConnector, Value: []byte("tvmkafka-sink")},
-			kafka.Header{Key: HeaderDLQTask, Value: []byte(strconv.Itoa(f.msg.Partition))},
-			kafka.Header{Key: HeaderDLQStage, Value: []byte(stage)},
-			kafka.Header{Key: HeaderDLQClass, Value: []byte("tvmkafka.sink")},
-			kafka.Header{Key: HeaderDLQException, Value: []byte("tvmkafka." + exception)},
-			kafka.Header{Key: HeaderDLQMessage, Value: []byte(reason)},
-			kafka.Header{Key: HeaderDLQTimestampMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
+			kafkaio.Header{Key: HeaderDLQTopic, Value: []byte(f.msg.Topic)},
+			kafkaio.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(f.msg.Partition))},
+			kafkaio.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(f.msg.Offset, 10))},
+			kafkaio.Header{Key: HeaderDLQConnector, Value: []byte("tvmkafka-sink")},
+			kafkaio.Header{Key: HeaderDLQTask, Value: []byte(strconv.Itoa(f.msg.Partition))},
+			kafkaio.Header{Key: HeaderDLQStage, Value: []byte(stage)},
+			kafkaio.Header{Key: HeaderDLQClass, Value: []byte("tvmkafka.sink")},
+			kafkaio.Header{Key: HeaderDLQException, Value: []byte("tvmkafka." + exception)},
+			kafkaio.Header{Key: HeaderDLQMessage, Value: []byte(reason)},
+			kafkaio.Header{Key: HeaderDLQTimestampMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
 		),
 	}
 	publish := func() error {
@@ -81,16 +80,16 @@ func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
 		if err != nil && p.ctx.Err() == nil {
 			err = p.s.retry(p.ctx, "dead-letter publish", func() (bool, error) {
 				err := err
-				if !errors.Is(err, kafka.MessageSizeTooLarge) || msg.Value == nil {
+				if !errors.Is(err, kafkaio.ErrMessageTooLarge) || msg.Value == nil {
 					err = publish()
 				}
-				if errors.Is(err, kafka.MessageSizeTooLarge) && msg.Value != nil {
+				if errors.Is(err, kafkaio.ErrMessageTooLarge) && msg.Value != nil {
 					// Retrying cannot make the record smaller, and waiting would stall
 					// the partition: publish the reason and the coordinates without
 					// the value.
 					p.s.log.Warn("dead-letter topic refused the record as too large: publishing it without its value",
 						"topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset, "value_bytes", len(msg.Value))
-					msg.Headers = append(msg.Headers, kafka.Header{Key: HeaderDLQValueDropped, Value: []byte(strconv.Itoa(len(msg.Value)))})
+					msg.Headers = append(msg.Headers, kafkaio.Header{Key: HeaderDLQValueDropped, Value: []byte(strconv.Itoa(len(msg.Value)))})
 					msg.Value = nil
 					err = publish()
 				}

@@ -8,14 +8,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 )
 
 // fetched is a record with the partition epoch its completion must quote.
 type fetched struct {
-	msg   kafka.Message
+	msg   kafkaio.Record
 	epoch int
 }
 

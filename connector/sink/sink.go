@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -37,10 +36,12 @@ func attrs(kv ...string) metric.MeasurementOption {
 	return metric.WithAttributes(a...)
 }
 
-// Consumer is the consumer-group side of the inbound topic; *kafka.Reader has it.
+// Consumer is the consumer-group side of the inbound topic; *kafkaio.GroupReader has it.
 type Consumer interface {
-	FetchMessage(ctx context.Context) (kafka.Message, error)
-	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+	// Fetch returns the next record of an assigned partition.
+	Fetch(ctx context.Context) (kafkaio.Record, error)
+	// Commit commits, per partition, the offset of the next record to read.
+	Commit(ctx context.Context, next map[int]int64) error
 }
 
 // Importer is what the sink needs from Tenable VM; *tenable.Client has it.
@@ -51,11 +52,11 @@ type Importer interface {
 
 // Publisher writes dead letters; *kafkaio.Producer has it.
 type Publisher interface {
-	Send(ctx context.Context, g *kafkaio.AckGroup, msgs ...kafka.Message) error
+	Send(ctx context.Context, g *kafkaio.AckGroup, msgs ...kafkaio.Record) error
 }
 
 var (
-	_ Consumer  = (*kafka.Reader)(nil)
+	_ Consumer  = (*kafkaio.GroupReader)(nil)
 	_ Importer  = (*tenable.Client)(nil)
 	_ Publisher = (*kafkaio.Producer)(nil)
 )
@@ -252,7 +253,7 @@ func (s *Sink) fetchLoop(ctx, work context.Context, until map[int]int64) error {
 		if until != nil && caughtUp() {
 			return nil
 		}
-		m, err := s.opts.Consumer.FetchMessage(fetchCtx)
+		m, err := s.opts.Consumer.Fetch(fetchCtx)
 		if err != nil {
 			if fetchCtx.Err() != nil {
 				if ctx.Err() != nil && until != nil {
@@ -313,14 +314,9 @@ func (s *Sink) commit(ctx context.Context) error {
 	if len(offs) == 0 {
 		return nil
 	}
-	msgs := make([]kafka.Message, 0, len(offs))
-	for p, next := range offs {
-		// kafka-go commits the message's offset plus one.
-		msgs = append(msgs, kafka.Message{Topic: s.opts.Topic, Partition: p, Offset: next - 1})
-	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := s.opts.Consumer.CommitMessages(cctx, msgs...); err != nil {
+	if err := s.opts.Consumer.Commit(cctx, offs); err != nil {
 		return fmt.Errorf("commit offsets: %w", err)
 	}
 	for p, next := range offs {

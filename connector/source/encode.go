@@ -4,8 +4,7 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/segmentio/kafka-go"
-
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
@@ -39,11 +38,11 @@ func (w Wire) frame(dst, body []byte) []byte {
 	return schemas.AppendSingleObject(dst, w.Schema, body)
 }
 
-func (w Wire) header() kafka.Header {
+func (w Wire) header() kafkaio.Header {
 	if w.RegistryID > 0 {
-		return kafka.Header{Key: HeaderSchemaID, Value: []byte(strconv.Itoa(w.RegistryID))}
+		return kafkaio.Header{Key: HeaderSchemaID, Value: []byte(strconv.Itoa(w.RegistryID))}
 	}
-	return kafka.Header{Key: HeaderSchemaFingerprint, Value: []byte(strconv.FormatUint(w.Schema.Fingerprint, 16))}
+	return kafkaio.Header{Key: HeaderSchemaFingerprint, Value: []byte(strconv.FormatUint(w.Schema.Fingerprint, 16))}
 }
 
 // encoder turns raw Tenable JSON records into framed Avro values and keys. It is

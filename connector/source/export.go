@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -46,7 +45,7 @@ var _ Tenable = (*tenable.Client)(nil)
 // Publisher sends messages to Kafka and reports, per group, when all of them were
 // acknowledged; *kafkaio.Producer is one.
 type Publisher interface {
-	Send(ctx context.Context, g *kafkaio.AckGroup, msgs ...kafka.Message) error
+	Send(ctx context.Context, g *kafkaio.AckGroup, msgs ...kafkaio.Record) error
 }
 
 var _ Publisher = (*kafkaio.Producer)(nil)
@@ -214,7 +213,7 @@ func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, 
 // was acknowledged.
 func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, chunk int, prog *progress) (int, error) {
 	group := kafkaio.NewAckGroup()
-	headers := []kafka.Header{
+	headers := []kafkaio.Header{
 		{Key: HeaderRecordType, Value: []byte(s.recordType)},
 		s.wire.header(),
 		{Key: HeaderExportUUID, Value: []byte(job.UUID)},
@@ -222,7 +221,7 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 		{Key: HeaderConnectorVersion, Value: []byte(s.version)},
 	}
 	if st := s.derived["state"]; st != "" {
-		headers = append(headers, kafka.Header{Key: HeaderAssetState, Value: []byte(st)})
+		headers = append(headers, kafkaio.Header{Key: HeaderAssetState, Value: []byte(st)})
 	}
 	pub := newChunkPublisher(ctx, s.deps, s.name, group, s.topic, headers, s.encoders, s.derived)
 	pub.tombstones = s.tombstones
@@ -266,22 +265,22 @@ type chunkPublisher struct {
 	stream     string
 	group      *kafkaio.AckGroup
 	topic      string
-	headers    []kafka.Header
+	headers    []kafkaio.Header
 	encoders   *encoderPool
 	derived    map[string]string
 	tombstones bool
 	keep       func([]byte) bool
 	prog       *progress // counts records as they are handed to Kafka
-	batch      []kafka.Message
+	batch      []kafkaio.Record
 	slab       slab
 	published  int
 	skipped    int
 	deadLetter int
 }
 
-func newChunkPublisher(ctx context.Context, d *deps, stream string, g *kafkaio.AckGroup, topic string, headers []kafka.Header, enc *encoderPool, derived map[string]string) *chunkPublisher {
+func newChunkPublisher(ctx context.Context, d *deps, stream string, g *kafkaio.AckGroup, topic string, headers []kafkaio.Header, enc *encoderPool, derived map[string]string) *chunkPublisher {
 	return &chunkPublisher{ctx: ctx, deps: d, stream: stream, group: g, topic: topic, headers: headers, encoders: enc, derived: derived,
-		batch: make([]kafka.Message, 0, sendBatch)}
+		batch: make([]kafkaio.Record, 0, sendBatch)}
 }
 
 // add is the RecordFunc for one record.
@@ -296,11 +295,11 @@ func (p *chunkPublisher) add(record []byte) error {
 		p.encoders.put(enc)
 		return p.deadLetterRecord(record, err)
 	}
-	msg := kafka.Message{Topic: p.topic, Key: p.slab.copy(key), Value: p.slab.copy(value), Headers: p.headers}
+	msg := kafkaio.Record{Topic: p.topic, Key: p.slab.copy(key), Value: p.slab.copy(value), Headers: p.headers}
 	p.encoders.put(enc)
 	p.batch = append(p.batch, msg)
 	if p.tombstones {
-		p.batch = append(p.batch, kafka.Message{Topic: p.topic, Key: msg.Key, Headers: p.headers})
+		p.batch = append(p.batch, kafkaio.Record{Topic: p.topic, Key: msg.Key, Headers: p.headers})
 	}
 	p.published++
 	if len(p.batch) >= sendBatch {
@@ -315,9 +314,9 @@ func (p *chunkPublisher) deadLetterRecord(record []byte, cause error) error {
 	p.deadLetter++
 	metricDeadLetters.Add(p.ctx, 1, streamAttr(p.stream))
 	p.log.Warn("record could not be encoded; sending it to the dead-letter topic", "topic", p.topics.DeadLetter, "target_topic", p.topic, "error", cause)
-	headers := append(slices.Clone(p.headers), kafka.Header{Key: HeaderError, Value: []byte(cause.Error())},
-		kafka.Header{Key: "tvm.target_topic", Value: []byte(p.topic)})
-	p.batch = append(p.batch, kafka.Message{Topic: p.topics.DeadLetter, Value: p.slab.copy(record), Headers: headers})
+	headers := append(slices.Clone(p.headers), kafkaio.Header{Key: HeaderError, Value: []byte(cause.Error())},
+		kafkaio.Header{Key: "tvm.target_topic", Value: []byte(p.topic)})
+	p.batch = append(p.batch, kafkaio.Record{Topic: p.topics.DeadLetter, Value: p.slab.copy(record), Headers: headers})
 	if len(p.batch) >= sendBatch {
 		return p.send()
 	}
@@ -330,7 +329,7 @@ func (p *chunkPublisher) send() error {
 	}
 	// The writer keeps the messages; hand it this slice and start a new one.
 	batch := p.batch
-	p.batch = make([]kafka.Message, 0, sendBatch)
+	p.batch = make([]kafkaio.Record, 0, sendBatch)
 	if p.prog != nil {
 		p.prog.records.Add(int64(len(batch)))
 	}

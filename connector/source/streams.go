@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fastjson"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -317,8 +316,8 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	go prog.run(ctx, s.cfg.ProgressEvery)
 	page := cp.Export.PagesDone + 1
 	group := kafkaio.NewAckGroup()
-	headers := func(page int) []kafka.Header {
-		return []kafka.Header{
+	headers := func(page int) []kafkaio.Header {
+		return []kafkaio.Header{
 			{Key: HeaderRecordType, Value: []byte("plugin")}, s.wire.header(),
 			{Key: HeaderPluginsPage, Value: []byte(strconv.Itoa(page))},
 			{Key: HeaderConnectorVersion, Value: []byte(s.version)},

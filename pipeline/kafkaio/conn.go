@@ -1,7 +1,10 @@
-// Package kafkaio is tvmkafka's edge to Apache Kafka: connection settings, an
-// acks=all producer that tells a caller when every message of a group (one Tenable
-// chunk) is acknowledged, topic creation, and the consumer the sink reads with.
-// It is the only package that knows segmentio/kafka-go's types.
+// Package kafkaio is tvmkafka's one door to Apache Kafka: connection settings,
+// its own Record and Header types, an acks=all producer that tells a caller when
+// every record of a group (one Tenable chunk) is acknowledged, a consumer-group
+// reader with explicit commits, topic administration, and scans of a topic
+// without a group (the state store, the demo). It is the only package besides
+// test support that imports segmentio/kafka-go; the stages depend on small
+// interfaces of their own that these types satisfy.
 package kafkaio
 
 import (
@@ -113,8 +116,8 @@ func (c Connection) saslMechanism() (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("unsupported SASL mechanism %q", c.SASLMechanism)
 }
 
-// Transport builds the kafka-go transport for writers and admin clients.
-func (c Connection) Transport() (*kafka.Transport, error) {
+// transport builds the kafka-go transport for writers and admin clients.
+func (c Connection) transport() (*kafka.Transport, error) {
 	tlsCfg, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -132,8 +135,8 @@ func (c Connection) Transport() (*kafka.Transport, error) {
 	}, nil
 }
 
-// Dialer builds the kafka-go dialer for readers.
-func (c Connection) Dialer() (*kafka.Dialer, error) {
+// dialer builds the kafka-go dialer for readers.
+func (c Connection) dialer() (*kafka.Dialer, error) {
 	tlsCfg, err := c.tlsConfig()
 	if err != nil {
 		return nil, err
@@ -151,9 +154,9 @@ func (c Connection) Dialer() (*kafka.Dialer, error) {
 	}, nil
 }
 
-// Client returns an admin/metadata client for the cluster.
-func (c Connection) Client() (*kafka.Client, error) {
-	t, err := c.Transport()
+// client returns an admin/metadata client for the cluster.
+func (c Connection) client() (*kafka.Client, error) {
+	t, err := c.transport()
 	if err != nil {
 		return nil, err
 	}

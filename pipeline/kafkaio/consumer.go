@@ -23,10 +23,17 @@ type GroupReaderConfig struct {
 	SessionTimeout time.Duration
 }
 
-// NewGroupReader returns a consumer-group reader whose commits are synchronous
-// (CommitInterval 0), so a failed commit is an error the caller sees.
-func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
-	dialer, err := cfg.Connection.Dialer()
+// GroupReader reads a topic as a member of a consumer group. Commits are
+// synchronous, so a failed commit is an error the caller sees.
+type GroupReader struct {
+	r     *kafka.Reader
+	topic string
+}
+
+// NewGroupReader joins the group on the topic; reading starts at the group's
+// committed offsets.
+func NewGroupReader(cfg GroupReaderConfig) (*GroupReader, error) {
+	dialer, err := cfg.Connection.dialer()
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +45,7 @@ func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
 	if cfg.Earliest {
 		start = kafka.FirstOffset
 	}
-	return kafka.NewReader(kafka.ReaderConfig{
+	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        cfg.Connection.Brokers,
 		GroupID:        cfg.GroupID,
 		Topic:          cfg.Topic,
@@ -52,8 +59,35 @@ func NewGroupReader(cfg GroupReaderConfig) (*kafka.Reader, error) {
 		HeartbeatInterval: min(3*time.Second, session/3),
 		SessionTimeout:    session,
 		RebalanceTimeout:  30 * time.Second,
-	}), nil
+	})
+	return &GroupReader{r: r, topic: cfg.Topic}, nil
 }
+
+// Fetch returns the next record of any partition assigned to this member. It
+// blocks until one arrives or ctx ends.
+func (g *GroupReader) Fetch(ctx context.Context) (Record, error) {
+	m, err := g.r.FetchMessage(ctx)
+	if err != nil {
+		return Record{}, err
+	}
+	return fromMessage(&m), nil
+}
+
+// Commit commits, for each partition, the offset of the next record to read.
+func (g *GroupReader) Commit(ctx context.Context, next map[int]int64) error {
+	if len(next) == 0 {
+		return nil
+	}
+	msgs := make([]kafka.Message, 0, len(next))
+	for p, off := range next {
+		// kafka-go commits a message's offset plus one.
+		msgs = append(msgs, kafka.Message{Topic: g.topic, Partition: p, Offset: off - 1})
+	}
+	return g.r.CommitMessages(ctx, msgs...)
+}
+
+// Close leaves the group.
+func (g *GroupReader) Close() error { return g.r.Close() }
 
 // PendingOffsets returns, for each partition of topic that holds records the
 // group has not committed, the end offset to read up to (exclusive). Partitions
@@ -66,8 +100,7 @@ func PendingOffsets(ctx context.Context, conn Connection, group, topic string, e
 	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = 100*time.Millisecond, 2*time.Second, time.Minute
 	return backoff.RetryWithData(func() (map[int]int64, error) {
 		pending, err := pendingOffsets(ctx, conn, group, topic, earliest)
-		var kerr kafka.Error
-		if err != nil && !(errors.As(err, &kerr) && kerr.Temporary()) {
+		if err != nil && !IsTemporary(err) {
 			return nil, backoff.Permanent(err)
 		}
 		return pending, err
@@ -75,7 +108,7 @@ func PendingOffsets(ctx context.Context, conn Connection, group, topic string, e
 }
 
 func pendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
-	client, err := conn.Client()
+	client, err := conn.client()
 	if err != nil {
 		return nil, err
 	}
@@ -128,4 +161,11 @@ func pendingOffsets(ctx context.Context, conn Connection, group, topic string, e
 		}
 	}
 	return pending, nil
+}
+
+// IsTemporary reports whether err is an error Kafka calls temporary: a
+// partition without a leader yet, a coordinator loading, a rebalance.
+func IsTemporary(err error) bool {
+	var kerr kafka.Error
+	return errors.As(err, &kerr) && kerr.Temporary()
 }

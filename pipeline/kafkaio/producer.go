@@ -132,7 +132,7 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 		return nil, fmt.Errorf("kafka producer config: %w", err)
 	}
 	cfg = cfg.withDefaults()
-	transport, err := cfg.Connection.Transport()
+	transport, err := cfg.Connection.transport()
 	if err != nil {
 		return nil, err
 	}
@@ -166,14 +166,25 @@ type pending struct {
 	size  int64
 }
 
-// Send enqueues messages for the group's topic(s). It blocks while the bytes in
-// flight exceed the configured bound, and returns an error only when the messages
-// could not be enqueued at all; delivery failures are reported by the group's Wait.
-func (p *Producer) Send(ctx context.Context, g *AckGroup, msgs ...kafka.Message) error {
+// Send enqueues records for their topics. It blocks while the bytes in flight
+// exceed the configured bound, and returns an error only when the records could
+// not be enqueued at all; delivery failures are reported by the group's Wait.
+// Records of one partition are written in the order sent. Send copies the
+// records it is given, but not the byte slices they point to: those must stay
+// unchanged until the group's Wait returned.
+func (p *Producer) Send(ctx context.Context, g *AckGroup, recs ...Record) error {
 	if p.closed.Load() {
 		return errors.New("kafka producer is closed")
 	}
-	for i := range msgs {
+	scratch := messagePool.Get().(*[]kafka.Message)
+	msgs := (*scratch)[:0]
+	defer func() {
+		clear(msgs) // drop references to the records' bytes
+		*scratch = msgs[:0]
+		messagePool.Put(scratch)
+	}()
+	for i := range recs {
+		msgs = append(msgs, toMessage(&recs[i]))
 		size := messageSize(msgs[i])
 		if size > p.maxBytes {
 			size = p.maxBytes // a single huge message still goes through, alone
@@ -185,12 +196,17 @@ func (p *Producer) Send(ctx context.Context, g *AckGroup, msgs ...kafka.Message)
 		g.add()
 		msgs[i].WriterData = &pending{group: g, size: size}
 	}
+	// With Async, the writer copies each message into its batches before it
+	// returns, so the scratch slice can be reused.
 	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
 		p.abandon(msgs)
 		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
 	}
 	return nil
 }
+
+// messagePool holds the scratch slices Send converts records into.
+var messagePool = sync.Pool{New: func() any { s := make([]kafka.Message, 0, 256); return &s }}
 
 // abandon settles messages that never reached the writer.
 func (p *Producer) abandon(msgs []kafka.Message) {

@@ -44,10 +44,10 @@ func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)
 	return p
 }
 
-func messages(topic string, n int, prefix string) []kafka.Message {
-	out := make([]kafka.Message, n)
+func messages(topic string, n int, prefix string) []Record {
+	out := make([]Record, n)
 	for i := range out {
-		out[i] = kafka.Message{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
+		out[i] = Record{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
 	}
 	return out
 }
@@ -262,13 +262,13 @@ func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		client, _ := conn.Client()
+		client, _ := conn.client()
 		_, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{name}})
 	})
 	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil { // idempotent
 		t.Fatalf("second EnsureTopics: %v", err)
 	}
-	client, _ := conn.Client()
+	client, _ := conn.client()
 	cfgs, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
 		ResourceType: kafka.ResourceTypeTopic, ResourceName: name, ConfigNames: []string{"cleanup.policy"},
 	}}})
@@ -290,7 +290,7 @@ func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 func TestEnsureTopicsReturnsUsableTopics(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	conn := Connection{Brokers: brokers}
-	client, err := conn.Client()
+	client, err := conn.client()
 	if err != nil {
 		t.Fatal(err)
 	}

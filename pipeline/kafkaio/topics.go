@@ -23,7 +23,7 @@ type TopicSpec struct {
 // EnsureTopics creates the topics that do not exist yet. Existing topics are left
 // as they are (their partition count is logged when it differs from the spec).
 func EnsureTopics(ctx context.Context, conn Connection, specs []TopicSpec, log *slog.Logger) error {
-	client, err := conn.Client()
+	client, err := conn.client()
 	if err != nil {
 		return err
 	}
