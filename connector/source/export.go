@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 

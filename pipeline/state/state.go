@@ -9,7 +9,6 @@ import (
 	"maps"
 	"sync"
 
-
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 )
 
