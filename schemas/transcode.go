@@ -70,8 +70,7 @@ func (s *Schema) NewTranscoder() *Transcoder {
 func forEachRecord(root *recordPlan, fn func(*recordPlan)) {
 	seen := make(map[*recordPlan]bool)
 	var walkType func(tp *typePlan)
-	var walk func(rp *recordPlan)
-	walk = func(rp *recordPlan) {
+	walk := func(rp *recordPlan) {
 		if seen[rp] {
 			return
 		}

@@ -384,7 +384,6 @@ type audit struct {
 	synopsis         string
 	system           string
 	checks           []string // "section title"
-	dbType           string
 }
 
 var audits = []audit{

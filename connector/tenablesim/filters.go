@@ -39,8 +39,6 @@ func parseObject(raw []byte, what string) (object, error) {
 	return o, nil
 }
 
-func (o object) has(k string) bool { _, ok := o[k]; return ok && !isNull(o[k]) }
-
 func isNull(r json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(r), []byte("null")) }
 
 func (o object) int(k string) (int64, bool, error) {

@@ -166,14 +166,6 @@ type asset struct {
 
 func (a *asset) live() bool { return a.deleted == 0 && a.terminated == 0 }
 
-// firstIPv4 is what Tenable shows as the scan target and the asset's address.
-func (a *asset) firstIPv4() string {
-	if len(a.ipv4s) > 0 {
-		return a.ipv4s[0]
-	}
-	return ""
-}
-
 // Compliance result statuses.
 const (
 	compPassed = iota

@@ -88,7 +88,7 @@ func (c Connection) tlsConfig() (*tls.Config, error) {
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("Kafka CA file %s holds no PEM certificate", c.TLSCAFile)
+			return nil, fmt.Errorf("the Kafka CA file %s holds no PEM certificate", c.TLSCAFile)
 		}
 		cfg.RootCAs = pool
 	}
