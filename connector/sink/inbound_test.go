@@ -667,6 +667,76 @@ func TestDecodeGolden(t *testing.T) {
 			if got != string(want) {
 				t.Errorf("%s\n got: %s\nwant: %s", in, got, want)
 			}
+
+			// The golden file is the decoder's own output; check it against
+			// the input read with encoding/json and the import rules written
+			// out plainly: empty and null attributes dropped, IPv6 in
+			// canonical text, MAC addresses in lower-case colon form,
+			// duplicates dropped (first one kept), the cloud named by the
+			// attribute prefixes.
+			assertInboundAssetRules(t, a)
+			var input map[string]any
+			if err := json.Unmarshal(value, &input); err != nil {
+				t.Fatalf("input is not a JSON object: %v", err)
+			}
+			wantAttrs := map[string]any{}
+			wantCloud := CloudNone
+			for name, v := range input {
+				switch v := v.(type) {
+				case nil:
+				case string:
+					if v != "" {
+						wantAttrs[name] = v
+					}
+				case []any:
+					var items []any
+					for _, x := range v {
+						item := x.(string)
+						switch name {
+						case "ipv6":
+							item = net.ParseIP(item).String()
+						case "mac_address":
+							hexDigits := strings.ToLower(strings.NewReplacer(":", "", "-", "", ".", "").Replace(item))
+							if len(hexDigits) != 12 {
+								t.Fatalf("test input MAC %q is not 48 bits", item)
+							}
+							var parts []string
+							for i := 0; i < 12; i += 2 {
+								parts = append(parts, hexDigits[i:i+2])
+							}
+							item = strings.Join(parts, ":")
+						}
+						if !slices.Contains(items, any(item)) {
+							items = append(items, item)
+						}
+					}
+					if len(items) > 0 {
+						wantAttrs[name] = items
+					}
+				default:
+					t.Fatalf("test input %s has a %T", name, v)
+				}
+				if _, ok := wantAttrs[name]; ok {
+					switch {
+					case strings.HasPrefix(name, "aws_"):
+						wantCloud = CloudAWS
+					case strings.HasPrefix(name, "azure_"):
+						wantCloud = CloudAzure
+					case strings.HasPrefix(name, "gcp_"):
+						wantCloud = CloudGCP
+					}
+				}
+			}
+			var gotAttrs map[string]any
+			if err := json.Unmarshal(a.JSON, &gotAttrs); err != nil {
+				t.Fatalf("decoded asset is not a JSON object: %v", err)
+			}
+			if !reflect.DeepEqual(gotAttrs, wantAttrs) {
+				t.Errorf("decoded attributes differ from the input:\n got: %v\nwant: %v", gotAttrs, wantAttrs)
+			}
+			if a.Cloud != wantCloud {
+				t.Errorf("cloud %v, want %v", a.Cloud, wantCloud)
+			}
 		})
 	}
 }

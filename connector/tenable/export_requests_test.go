@@ -2,9 +2,11 @@ package tenable
 
 import (
 	"bytes"
+	stdjson "encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,31 +26,56 @@ var (
 
 // TestRequestWireFormat pins the JSON each request type sends against golden files.
 func TestRequestWireFormat(t *testing.T) {
+	// want is the body each request must send, written out from the request's
+	// inputs and the documented field names and formats (Unix seconds, upper-case
+	// states, lower-case severities, tag.<category> members, compliance tags as a
+	// list of {category, values}), independently of the marshalling code.
+	type obj = map[string]any
 	tests := []struct {
 		name string
 		req  any
+		want obj
 	}{
-		{"asset_v1_delta_updated", AssetExportRequest{ChunkSize: 4000, Filters: AssetFilters{UpdatedAt: t0}}},
+		{"asset_v1_delta_updated", AssetExportRequest{ChunkSize: 4000, Filters: AssetFilters{UpdatedAt: t0}},
+			obj{"chunk_size": 4000, "filters": obj{"updated_at": t0.Unix()}}},
 		{"asset_v1_all_filters", AssetExportRequest{ChunkSize: 1000, IncludeOpenPorts: true, IncludeResourceTags: true, Filters: AssetFilters{
 			CreatedAt: t1, UpdatedAt: t0, TerminatedAt: t0, DeletedAt: t0, FirstScanTime: t1, LastAuthenticatedScanTime: t1, LastAssessed: t1,
 			IsTerminated: ptr(true), IsDeleted: ptr(false), IsLicensed: ptr(true), HasPluginResults: ptr(true), ServiceNowSysID: ptr(false),
 			LastScanID: "scan-1", NetworkID: "00000000-0000-0000-0000-000000000000", Sources: []string{"AWS", "NESSUS_AGENT"},
 			Tags: map[string][]string{"Location": {"Austin", "Dallas"}, "Owner": {"ops"}},
+		}}, obj{"chunk_size": 1000, "include_open_ports": true, "include_resource_tags": true, "filters": obj{
+			"created_at": t1.Unix(), "updated_at": t0.Unix(), "terminated_at": t0.Unix(), "deleted_at": t0.Unix(),
+			"first_scan_time": t1.Unix(), "last_authenticated_scan_time": t1.Unix(), "last_assessed": t1.Unix(),
+			"is_terminated": true, "is_deleted": false, "is_licensed": true, "has_plugin_results": true, "servicenow_sysid": false,
+			"last_scan_id": "scan-1", "network_id": "00000000-0000-0000-0000-000000000000", "sources": []string{"AWS", "NESSUS_AGENT"},
+			"tag.Location": []string{"Austin", "Dallas"}, "tag.Owner": []string{"ops"},
 		}}},
-		{"asset_v2_since", AssetExportV2Request{ChunkSize: 100, Filters: AssetV2Filters{Since: t0, Types: []string{"host", "webapp"}}}},
+		{"asset_v2_since", AssetExportV2Request{ChunkSize: 100, Filters: AssetV2Filters{Since: t0, Types: []string{"host", "webapp"}}},
+			obj{"chunk_size": 100, "filters": obj{"since": t0.Unix(), "types": []string{"host", "webapp"}}}},
 		{"vuln_delta_all_states", VulnExportRequest{NumAssets: 2000, IncludeUnlicensed: ptr(true), Filters: VulnFilters{
 			Since: t0, State: []string{"open", "Reopened", "FIXED"}, Severity: []string{"MEDIUM", "high", "critical"},
+		}}, obj{"num_assets": 2000, "include_unlicensed": true, "filters": obj{
+			"since": t0.Unix(), "state": []string{"OPEN", "REOPENED", "FIXED"}, "severity": []string{"medium", "high", "critical"},
 		}}},
 		{"vuln_many_filters", VulnExportRequest{NumAssets: 50, IncludeSoftwareVulns: true, Filters: VulnFilters{
 			FirstFound: t1, LastFixed: t0, State: []string{"FIXED"}, PluginID: []int{19506, 10180}, PluginFamily: []string{"General"},
 			CIDRRange: "10.0.0.0/8", Tags: map[string][]string{"Env": {"prod"}}, VPRScore: &ScoreFilter{Gte: ptr(7.0)},
 			EPSSScore: &ScoreFilter{Eq: []float64{90}}, CVEID: []string{"CVE-2024-0001"}, TimeTakenToFix: &Range{GTE: ptr(int64(3600))},
+		}}, obj{"num_assets": 50, "include_software_vulns": true, "filters": obj{
+			"first_found": t1.Unix(), "last_fixed": t0.Unix(), "state": []string{"FIXED"}, "plugin_id": []int{19506, 10180},
+			"plugin_family": []string{"General"}, "cidr_range": "10.0.0.0/8", "tag.Env": []string{"prod"}, "vpr_score": obj{"gte": 7},
+			"epss_score": obj{"eq": []float64{90}}, "cve_id": []string{"CVE-2024-0001"}, "time_taken_to_fix": obj{"gte": 3600},
 		}}},
-		{"compliance_last_seen", ComplianceExportRequest{NumFindings: 5000, Filters: ComplianceFilters{LastSeen: t0}}},
-		{"compliance_empty_filters", ComplianceExportRequest{NumFindings: 50}},
+		{"compliance_last_seen", ComplianceExportRequest{NumFindings: 5000, Filters: ComplianceFilters{LastSeen: t0}},
+			obj{"num_findings": 5000, "filters": obj{"last_seen": t0.Unix()}}},
+		// A compliance export needs a body; an empty filters object is a valid one.
+		{"compliance_empty_filters", ComplianceExportRequest{NumFindings: 50}, obj{"num_findings": 50, "filters": obj{}}},
 		{"compliance_tags_and_assets", ComplianceExportRequest{NumFindings: 100, Asset: []string{"a-1"}, Filters: ComplianceFilters{
 			LastSeen: t0, FirstSeen: t1, State: []string{"open"}, ComplianceResults: []string{"FAILED"},
 			Tags: []ComplianceTag{{Category: "Office", Values: []string{"Dallas"}}},
+		}}, obj{"num_findings": 100, "asset": []string{"a-1"}, "filters": obj{
+			"last_seen": t0.Unix(), "first_seen": t1.Unix(), "state": []string{"OPEN"}, "compliance_results": []string{"FAILED"},
+			"tags": []obj{{"category": "Office", "values": []string{"Dallas"}}},
 		}}},
 	}
 	for _, tt := range tests {
@@ -76,6 +103,22 @@ func TestRequestWireFormat(t *testing.T) {
 			}
 			if string(want) != string(indented)+"\n" {
 				t.Errorf("wire JSON differs from %s:\ngot:\n%s\nwant:\n%s", path, indented, want)
+			}
+			// The body, read back with encoding/json, must be exactly the
+			// documented request built from the inputs: no field missing, none extra.
+			var gotBody, wantBody any
+			if err := stdjson.Unmarshal(got, &gotBody); err != nil {
+				t.Fatalf("body is not JSON: %v", err)
+			}
+			wb, err := stdjson.Marshal(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stdjson.Unmarshal(wb, &wantBody); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotBody, wantBody) {
+				t.Errorf("body is not the documented request:\ngot:  %s\nwant: %s", got, wb)
 			}
 			// Identical requests must have identical bodies: Tenable spots duplicates that way.
 			again, _ := json.Marshal(tt.req)
