@@ -65,17 +65,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// exportKeys runs an export and returns the keys of its records.
-func exportKeys(t *testing.T, f *fixture, kind, body string) []string {
-	t.Helper()
-	uuid := f.export(kind, body)
-	var keys []string
-	for _, rec := range f.records(kind, uuid) {
-		keys = append(keys, keyOf(t, kind, rec))
-	}
-	return keys
-}
-
 func truthKeys(t *testing.T, s *Server, kind, body string) []string {
 	t.Helper()
 	tr, err := s.Truth(kind, []byte(body))
