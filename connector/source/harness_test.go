@@ -80,8 +80,10 @@ func newHarness(t *testing.T, simCfg tenablesim.Config) *harness {
 	h.cfg = source.DefaultConfig()
 	h.cfg.PollInitial, h.cfg.PollMax = 10*time.Millisecond, 100*time.Millisecond
 	h.cfg.ProgressEvery = time.Second
-	h.client, err = tenable.New(tenable.Config{BaseURL: srv.URL, AccessKey: "AK-it", SecretKey: "SK-it", Build: "it",
-		RetryInitial: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond, MaxRetries: 10, Logger: h.logger()})
+	tc := tenable.DefaultConfig()
+	tc.BaseURL, tc.AccessKey, tc.SecretKey, tc.Build, tc.Logger = srv.URL, "AK-it", "SK-it", "it", h.logger()
+	tc.RetryInitial, tc.RetryMax, tc.MaxRetries = 20*time.Millisecond, 500*time.Millisecond, 10
+	h.client, err = tenable.New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
