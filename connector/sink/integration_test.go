@@ -112,7 +112,9 @@ func (h *sinkHarness) runOnce(ctx context.Context) (*sink.Sink, error) {
 		h.t.Fatal(err)
 	}
 	defer reader.Close()
-	dlqW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, BatchTimeout: time.Millisecond, Logger: quietLog()})
+	pcfg := kafkaio.DefaultProducerConfig()
+	pcfg.Connection, pcfg.BatchTimeout, pcfg.Logger = conn, time.Millisecond, quietLog()
+	dlqW, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

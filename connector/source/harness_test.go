@@ -123,12 +123,15 @@ func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Sourc
 	h.t.Helper()
 	conn := kafkaio.Connection{Brokers: h.brokers}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pub, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Logger: quiet})
+	pcfg := kafkaio.DefaultProducerConfig()
+	pcfg.Connection, pcfg.Logger = conn, quiet
+	pub, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer pub.Close()
-	stateW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, BatchTimeout: time.Millisecond, Logger: quiet})
+	pcfg.BatchTimeout = time.Millisecond
+	stateW, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
