@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/schemas"
 	"github.com/tvmkafka/tvmkafka/schemas/registry"
 )
@@ -108,9 +109,9 @@ func registerSchemas(ctx context.Context, cmd *cobra.Command, selected []*schema
 	if err != nil {
 		return err
 	}
-	topics := map[schemas.Name]string{
-		schemas.NameAsset: cfg.Topic.Assets, schemas.NameVuln: cfg.Topic.Vulns, schemas.NameCompliance: cfg.Topic.Compliance,
-		schemas.NamePlugin: cfg.Topic.Plugins, schemas.NameInboundAsset: cfg.Topic.Inbound,
+	topics := map[schemas.Name]string{schemas.NameInboundAsset: cfg.Topic.Inbound}
+	for _, st := range source.Table {
+		topics[st.Schema] = cfg.Streams.Topic[st.Name]
 	}
 	for _, s := range selected {
 		subject := registry.ValueSubject(topics[s.Name])

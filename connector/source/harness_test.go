@@ -31,12 +31,20 @@ type harness struct {
 	sim     *tenablesim.Server
 	simURL  string
 	brokers []string
-	topics  source.Topics
+	topics  harnessTopics
 	state   string
 	cfg     source.Config
 	client  *tenable.Client
 	log     *syncLog
 	wires   map[schemas.Name]source.Wire // nil: single-object encoding
+}
+
+// harnessTopics are the harness's own topics.
+type harnessTopics struct{ Assets, Vulns, Compliance, Plugins, DeadLetter string }
+
+func (t harnessTopics) source() source.Topics {
+	return source.Topics{DeadLetter: t.DeadLetter, Stream: map[string]string{
+		source.StreamAssets: t.Assets, source.StreamVulns: t.Vulns, source.StreamCompliance: t.Compliance, source.StreamPlugins: t.Plugins}}
 }
 
 type syncLog struct{ lines chan string }
@@ -69,7 +77,7 @@ func newHarness(t *testing.T, simCfg tenablesim.Config) *harness {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: brokers, log: &syncLog{lines: make(chan string, 10000)}}
-	h.topics = source.Topics{
+	h.topics = harnessTopics{
 		Assets:     kafkatest.CreateTopic(t, brokers, 3, map[string]string{"cleanup.policy": "compact"}),
 		Vulns:      kafkatest.CreateTopic(t, brokers, 3, nil),
 		Compliance: kafkatest.CreateTopic(t, brokers, 2, nil),
@@ -137,7 +145,7 @@ func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Sourc
 	}
 	defer stateW.Close()
 	src, err := source.New(ctx, source.Options{
-		Config: h.cfg, Topics: h.topics, API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
+		Config: h.cfg, Topics: h.topics.source(), API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
 		Wires: h.wireFormats(), Version: "it", Logger: h.logger(),
 	})
 	if err != nil {
