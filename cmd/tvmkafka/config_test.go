@@ -201,3 +201,26 @@ func TestMaxRetriesZeroMakesOneAttempt(t *testing.T) {
 		t.Fatalf("TVMKAFKA_TENABLE_MAX_RETRIES=0 sent %d requests, want 1", got)
 	}
 }
+
+// TestSchemasListShowsTopics: `tvmkafka schemas` names each schema's topic,
+// as configured.
+func TestSchemasListShowsTopics(t *testing.T) {
+	t.Setenv("TVMKAFKA_TOPIC_VULNS", "custom.vulns")
+	out, err := runCLI(t, "schemas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"vuln": "custom.vulns", "asset": "tenable.vm.assets", "inbound_asset": "tenable.vm.assets.inbound"}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && want[f[0]] != "" {
+			if f[4] != want[f[0]] {
+				t.Errorf("%s: topic %s, want %s", f[0], f[4], want[f[0]])
+			}
+			delete(want, f[0])
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("schemas missing from the list: %v\n%s", want, out)
+	}
+}
