@@ -6,15 +6,50 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/tvmkafka/tvmkafka/connector/source"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated configuration tables in README.md")
 
-const (
-	readmePath  = "../../README.md"
-	readmeBegin = "<!-- BEGIN GENERATED CONFIGURATION: go test ./cmd/tvmkafka -run TestReadmeConfiguration -update -->\n"
-	readmeEnd   = "<!-- END GENERATED CONFIGURATION -->\n"
-)
+const readmePath = "../../README.md"
+
+// readmeBlocks are the README's generated parts, each between a BEGIN and an
+// END marker.
+var readmeBlocks = []struct {
+	name   string
+	render func(t *testing.T) string
+}{
+	{"STREAMS", renderStreamTable},
+	{"CONFIGURATION", renderConfigTables},
+}
+
+func markers(name string) (begin, end string) {
+	return "<!-- BEGIN GENERATED " + name + ": go test ./cmd/tvmkafka -run TestReadmeGenerated -update -->\n",
+		"<!-- END GENERATED " + name + " -->\n"
+}
+
+// renderStreamTable renders source.Table as the README's map of the streams.
+func renderStreamTable(*testing.T) string {
+	var b strings.Builder
+	b.WriteString("| stream | from Tenable VM | schema | topic (default) | key | runs every |\n|---|---|---|---|---|---|\n")
+	for _, s := range source.Table {
+		from := "paged list"
+		if s.Runs == source.RunExports {
+			from = "`" + string(s.Kind) + "` export"
+			if cps := s.Checkpoints(); len(cps) > 1 {
+				parts := make([]string, len(cps))
+				for i, cp := range cps {
+					parts[i] = strings.TrimPrefix(cp, s.Name+".")
+				}
+				from += fmt.Sprintf(", %d deltas: %s", len(cps), strings.Join(parts, ", "))
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | `%s` | `%s` | %s | %s |\n", s.Name, from, s.Schema, s.Topic,
+			strings.ReplaceAll(s.Key, "|", "\\|"), shortDuration(s.Interval))
+	}
+	return b.String()
+}
 
 // readmeSections titles the configuration sections, in README order.
 var readmeSections = []struct{ key, title string }{
@@ -52,33 +87,41 @@ func renderConfigTables(t *testing.T) string {
 	return b.String()
 }
 
-// TestReadmeConfiguration keeps the README's configuration tables generated
-// from the code: run it with -update after changing a setting.
-func TestReadmeConfiguration(t *testing.T) {
+// TestReadmeGenerated keeps the README's stream table and configuration
+// tables generated from source.Table and the configuration structs: run it
+// with -update after changing a stream or a setting.
+func TestReadmeGenerated(t *testing.T) {
 	raw, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(raw)
-	begin, end := strings.Index(readme, readmeBegin), strings.Index(readme, readmeEnd)
-	if begin < 0 || end < begin {
-		t.Fatalf("README.md lacks the markers %q and %q around the configuration tables", readmeBegin, readmeEnd)
+	stale := false
+	for _, block := range readmeBlocks {
+		beginMark, endMark := markers(block.name)
+		begin, end := strings.Index(readme, beginMark), strings.Index(readme, endMark)
+		if begin < 0 || end < begin {
+			t.Fatalf("README.md lacks the markers %q and %q", beginMark, endMark)
+		}
+		want := block.render(t)
+		got := readme[begin+len(beginMark) : end]
+		if got == want {
+			continue
+		}
+		stale = true
+		if !*update {
+			t.Errorf("README.md's generated %s block is out of date with the code;\n"+
+				"run: go test ./cmd/tvmkafka -run TestReadmeGenerated -update\n\nfirst difference:\n%s", block.name, firstDiff(got, want))
+			continue
+		}
+		readme = readme[:begin+len(beginMark)] + want + readme[end:]
 	}
-	want := renderConfigTables(t)
-	got := readme[begin+len(readmeBegin) : end]
-	if got == want {
-		return
-	}
-	if *update {
-		readme = readme[:begin+len(readmeBegin)] + want + readme[end:]
+	if stale && *update {
 		if err := os.WriteFile(readmePath, []byte(readme), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Log("README.md configuration tables rewritten")
-		return
+		t.Log("README.md rewritten")
 	}
-	t.Errorf("README.md's configuration tables are out of date with the configuration structs and source.Table;\n"+
-		"run: go test ./cmd/tvmkafka -run TestReadmeConfiguration -update\n\nfirst difference:\n%s", firstDiff(got, want))
 }
 
 // firstDiff shows the first line where got and want differ.
