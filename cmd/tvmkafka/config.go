@@ -23,7 +23,8 @@ import (
 const envPrefix = "TVMKAFKA"
 
 // config is every connector setting, read from TVMKAFKA_* environment
-// variables. Each component declares its own settings (variable, default,
+// variables (by settings.Process, which unlike envconfig never reads a bare
+// URL or SOURCE for an unset TVMKAFKA_TENABLE_URL or TVMKAFKA_SINK_SOURCE). Each component declares its own settings (variable, default,
 // description) in its configuration struct's tags; this struct only places
 // them under a prefix. The per-stream variables come from source.Table.
 type config struct {
@@ -79,11 +80,11 @@ type streamConfig struct {
 	Run []string
 }
 
-// streamSection is one group of per-stream variables, read by envconfig
-// through a struct type built from source.Table at start-up. Building the
-// type, rather than writing a field per stream, keeps the table the only
-// place a stream is declared, while envconfig still parses the values, reports
-// bad ones and renders the help from the generated tags like any other.
+// streamSection is one group of per-stream variables, read through a struct
+// type built from source.Table at start-up. Building the type, rather than
+// writing a field per stream, keeps the table the only place a stream is
+// declared, while the values are parsed, reported and documented from the
+// generated tags like any other setting's.
 type streamSection struct {
 	prefix string // under envPrefix: TOPIC or RUN
 	typ    reflect.Type
@@ -160,7 +161,7 @@ func processStreams(defaultsOnly bool) (streamConfig, error) {
 		if defaultsOnly {
 			err = settings.Defaults(v.Interface())
 		} else {
-			err = envconfig.Process(envPrefix+"_"+sec.prefix, v.Interface())
+			err = settings.Process(envPrefix+"_"+sec.prefix, v.Interface())
 		}
 		if err != nil {
 			return streamConfig{}, err
@@ -175,7 +176,7 @@ func processStreams(defaultsOnly bool) (streamConfig, error) {
 // loadConfig reads the environment.
 func loadConfig() (config, error) {
 	var c config
-	if err := envconfig.Process(envPrefix, &c); err != nil {
+	if err := settings.Process(envPrefix, &c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
 	streams, err := processStreams(false)

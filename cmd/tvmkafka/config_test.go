@@ -224,3 +224,22 @@ func TestSchemasListShowsTopics(t *testing.T) {
 		t.Errorf("schemas missing from the list: %v\n%s", want, out)
 	}
 }
+
+// TestBareVariablesAreNotRead: a variable named like a setting's tag but
+// without the TVMKAFKA_ prefix (URL, VULNS, SOURCE: set for other programs)
+// does not configure the connector, as it did through envconfig's fallback.
+func TestBareVariablesAreNotRead(t *testing.T) {
+	t.Setenv("URL", "http://elsewhere.example")
+	t.Setenv("VULNS", "someone.elses.topic")
+	t.Setenv("SOURCE", "someone else")
+	t.Setenv("INBOUND", "other.inbound")
+	c, err := loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tenable.BaseURL != "https://cloud.tenable.com" || c.Streams.Topic[source.StreamVulns] != "tenable.vm.vulns" ||
+		c.Sink.Source != "tvmkafka Kafka Connector" || c.Topic.Inbound != "tenable.vm.assets.inbound" {
+		t.Fatalf("bare variables were read: URL %q, vulns topic %q, sink source %q, inbound %q",
+			c.Tenable.BaseURL, c.Streams.Topic[source.StreamVulns], c.Sink.Source, c.Topic.Inbound)
+	}
+}

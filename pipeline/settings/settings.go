@@ -12,6 +12,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -22,30 +23,68 @@ import (
 // tag to that default, recursing into nested structs as envconfig does. Fields
 // tagged ignored:"true" and fields without a default are left as they are.
 func Defaults(spec any) error {
+	return process("", spec, func(string) (string, bool) { return "", false })
+}
+
+// Process reads the struct spec points to from the environment, the way
+// envconfig.Process does: a field's variable is prefix_TAG (TAG from its
+// envconfig tag, nested structs adding their own), parsed like envconfig
+// parses it, and a variable that is not set takes the field's default tag.
+//
+// Unlike envconfig.Process, it never falls back to the bare tag name: with
+// envconfig, an unset TVMKAFKA_TOPIC_VULNS is read from a variable named
+// VULNS, and URL, SOURCE or LEVEL set for some other program would configure
+// the connector.
+func Process(prefix string, spec any) error {
+	return process(prefix, spec, os.LookupEnv)
+}
+
+func process(prefix string, spec any, lookup func(string) (string, bool)) error {
 	v := reflect.ValueOf(spec)
 	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("settings: %T is not a pointer to a struct", spec)
 	}
-	return defaults(v.Elem())
+	return walk(prefix, v.Elem(), lookup)
 }
 
-func defaults(s reflect.Value) error {
+func walk(prefix string, s reflect.Value, lookup func(string) (string, bool)) error {
 	t := s.Type()
 	for i := range t.NumField() {
 		f, sf := s.Field(i), t.Field(i)
 		if !f.CanSet() || sf.Tag.Get("ignored") == "true" {
 			continue
 		}
-		if def, ok := sf.Tag.Lookup("default"); ok {
-			if err := set(f, def); err != nil {
-				return fmt.Errorf("settings: default of %s.%s: %w", t.Name(), sf.Name, err)
+		name := sf.Tag.Get("envconfig")
+		if name == "" {
+			name = sf.Name
+		}
+		key := strings.ToUpper(name)
+		if prefix != "" {
+			key = prefix + "_" + key
+		}
+		if f.Kind() == reflect.Struct && !isTextUnmarshaler(f) {
+			inner := key
+			if sf.Anonymous {
+				inner = prefix
+			}
+			if err := walk(inner, f, lookup); err != nil {
+				return err
 			}
 			continue
 		}
-		if f.Kind() == reflect.Struct && !isTextUnmarshaler(f) {
-			if err := defaults(f); err != nil {
-				return err
+		value, fromEnv := lookup(key)
+		if !fromEnv {
+			def, ok := sf.Tag.Lookup("default")
+			if !ok {
+				continue
 			}
+			value = def
+		}
+		if err := set(f, value); err != nil {
+			if !fromEnv {
+				return fmt.Errorf("settings: default of %s.%s: %w", t.Name(), sf.Name, err)
+			}
+			return fmt.Errorf("%s: cannot parse %q as %s: %w", key, value, f.Type(), err)
 		}
 	}
 	return nil
@@ -97,6 +136,10 @@ func set(f reflect.Value, s string) error {
 		}
 		f.SetFloat(x)
 	case reflect.Slice:
+		if strings.TrimSpace(s) == "" { // as envconfig: an empty list
+			f.Set(reflect.Zero(f.Type()))
+			return nil
+		}
 		parts := strings.Split(s, ",")
 		out := reflect.MakeSlice(f.Type(), len(parts), len(parts))
 		for i, p := range parts {

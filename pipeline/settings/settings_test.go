@@ -77,3 +77,39 @@ func TestWithPrefixNamesTheVariable(t *testing.T) {
 		t.Fatal("nil became an error")
 	}
 }
+
+// TestProcessReadsOnlyPrefixedNames: Process reads PREFIX_KEY, nested
+// structs adding their own part and embedded ones none, and never the bare
+// tag name envconfig falls back to.
+func TestProcessReadsOnlyPrefixedNames(t *testing.T) {
+	type Embedded struct {
+		E string `envconfig:"E" default:"e-default"`
+	}
+	type cfg struct {
+		Embedded
+		S     string        `envconfig:"S" default:"s-default"`
+		D     time.Duration `envconfig:"D" default:"1s"`
+		L     []string      `envconfig:"L" default:"a,b"`
+		Inner inner         `envconfig:"INNER"`
+	}
+	t.Setenv("S", "bare value")
+	t.Setenv("N", "99")
+	t.Setenv("PFX_E", "from env")
+	t.Setenv("PFX_D", "0s")
+	t.Setenv("PFX_L", "")
+	t.Setenv("PFX_INNER_N", "5")
+	var c cfg
+	if err := Process("PFX", &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.S != "s-default" {
+		t.Errorf("S = %q: the bare variable S was read", c.S)
+	}
+	if c.E != "from env" || c.D != 0 || c.L != nil || c.Inner.N != 5 {
+		t.Errorf("Process = %+v", c)
+	}
+	t.Setenv("PFX_D", "soon")
+	if err := Process("PFX", &c); err == nil || !strings.Contains(err.Error(), `PFX_D: cannot parse "soon"`) {
+		t.Errorf("bad duration: %v", err)
+	}
+}
