@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/linkedin/goavro/v2"
@@ -17,7 +18,9 @@ import (
 // Name identifies one of the embedded schemas; it is also the .avsc file name.
 type Name string
 
-// The schemas this package embeds.
+// Names of the schemas this package embeds, for the code that refers to
+// one. The catalog itself is every *.avsc file of this directory: a new
+// schema is a new file.
 const (
 	NameAsset        Name = "asset"         // asset-export v1 record
 	NameVuln         Name = "vuln"          // vulnerability finding
@@ -25,9 +28,6 @@ const (
 	NamePlugin       Name = "plugin"        // plugin list item
 	NameInboundAsset Name = "inbound_asset" // asset for the import sink
 )
-
-// names lists the schemas in the order All returns them.
-var names = []Name{NameAsset, NameVuln, NameCompliance, NamePlugin, NameInboundAsset}
 
 // ErrUnknownSchema is returned for a schema name or fingerprint this package does
 // not know.
@@ -67,6 +67,7 @@ type Schema struct {
 
 // catalog holds every embedded schema, current and released.
 type catalog struct {
+	names         []Name // every current schema, by file name
 	current       map[Name]*Schema
 	released      map[Name][]*Schema // ascending versions
 	byFingerprint map[uint64]*Schema
@@ -96,11 +97,11 @@ func Get(name Name) (*Schema, error) {
 	return s, nil
 }
 
-// All returns the current version of every schema, in a fixed order.
+// All returns the current version of every schema, ordered by name.
 func All() []*Schema {
 	c := mustCatalog()
-	out := make([]*Schema, 0, len(names))
-	for _, n := range names {
+	out := make([]*Schema, 0, len(c.names))
+	for _, n := range c.names {
 		out = append(out, c.current[n])
 	}
 	return out
@@ -134,7 +135,14 @@ func newCatalog(current, released fs.FS) (*catalog, error) {
 		released:      make(map[Name][]*Schema),
 		byFingerprint: make(map[uint64]*Schema),
 	}
-	for _, n := range names {
+	files, err := fs.Glob(current, "*.avsc")
+	if err != nil {
+		return nil, fmt.Errorf("list schemas: %w", err)
+	}
+	for _, f := range files { // sorted by fs.Glob
+		c.names = append(c.names, Name(strings.TrimSuffix(f, ".avsc")))
+	}
+	for _, n := range c.names {
 		text, err := fs.ReadFile(current, string(n)+".avsc")
 		if err != nil {
 			return nil, fmt.Errorf("read schema %s: %w", n, err)
@@ -171,12 +179,12 @@ func newCatalog(current, released fs.FS) (*catalog, error) {
 		slices.SortFunc(c.released[n], func(a, b *Schema) int { return a.Version - b.Version })
 	}
 	// Current schemas win over a released version with the same canonical form.
-	for _, n := range names {
+	for _, n := range c.names {
 		for _, rs := range c.released[n] {
 			c.byFingerprint[rs.Fingerprint] = rs
 		}
 	}
-	for _, n := range names {
+	for _, n := range c.names {
 		s := c.current[n]
 		if other, dup := c.byFingerprint[s.Fingerprint]; dup && other.Name != n {
 			return nil, fmt.Errorf("schemas %s and %s have the same fingerprint", n, other.Name)

@@ -64,18 +64,18 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 	if err != nil {
 		return nil, err
 	}
-	conn := cfg.Kafka.connection()
-	producer, err := kafkaio.NewProducer(kafkaio.ProducerConfig{
-		Connection: conn, Compression: cfg.Kafka.Compression, BatchSize: cfg.Kafka.BatchSize, BatchBytes: cfg.Kafka.BatchBytes,
-		BatchTimeout: cfg.Kafka.BatchTimeout, MaxInFlightBytes: cfg.Kafka.MaxInFlightBytes, Logger: log,
-	})
+	conn := cfg.Kafka.Connection
+	pcfg := cfg.Kafka
+	pcfg.Logger = log
+	producer, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		return nil, err
 	}
 	// stateW writes checkpoints and the sink's dead letters: few records, sent
 	// at once. Its batches may be as large as a dead-lettered inbound record.
-	stateW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Compression: "none", BatchTimeout: time.Millisecond,
-		BatchBytes: deadLetterMaxBytes, MaxInFlightBytes: 2 * deadLetterMaxBytes, Logger: log})
+	scfg := pcfg
+	scfg.Compression, scfg.BatchTimeout, scfg.BatchBytes, scfg.MaxInFlightBytes = "none", time.Millisecond, deadLetterMaxBytes, 2*deadLetterMaxBytes
+	stateW, err := kafkaio.NewProducer(scfg)
 	if err != nil {
 		_ = producer.Close()
 		return nil, err
@@ -126,15 +126,15 @@ func sourceTopicSpecs(cfg config) []kafkaio.TopicSpec {
 		return kafkaio.TopicSpec{Name: name, Partitions: partitions, ReplicationFactor: t.ReplicationFactor,
 			Configs: map[string]string{"cleanup.policy": policy}}
 	}
-	return []kafkaio.TopicSpec{
-		spec(t.Assets, t.Partitions, t.AssetsCleanup),
-		spec(t.Vulns, t.Partitions, t.VulnsCleanup),
-		spec(t.Compliance, t.Partitions, t.ComplianceCleanup),
-		spec(t.Plugins, t.Partitions, t.PluginsCleanup),
+	var specs []kafkaio.TopicSpec
+	for _, s := range source.Table {
+		specs = append(specs, spec(cfg.Streams.Topic[s.Name], t.Partitions, cfg.Streams.Cleanup[s.Name]))
+	}
+	return append(specs,
 		spec(t.SourceDLQ, 1, "delete"),
 		// One partition: checkpoints are few, and one partition keeps reading them trivial.
 		spec(t.State, 1, "compact"),
-	}
+	)
 }
 
 // deadLetterMaxBytes is the largest dead letter the sink publishes with its
@@ -161,7 +161,7 @@ func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, lo
 	if !cfg.Topic.Create || len(specs) == 0 {
 		return nil
 	}
-	if err := kafkaio.EnsureTopics(ctx, cfg.Kafka.connection(), specs, log); err != nil {
+	if err := kafkaio.EnsureTopics(ctx, cfg.Kafka.Connection, specs, log); err != nil {
 		return fmt.Errorf("create topics (set TVMKAFKA_TOPIC_CREATE=false to manage them yourself): %w", err)
 	}
 	return nil
@@ -170,12 +170,9 @@ func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, lo
 // sourceWires decides the wire format of each source topic: registered schema
 // IDs with a registry, single-object encoding without.
 func (a *app) sourceWires(ctx context.Context) (map[schemas.Name]source.Wire, error) {
-	topics := map[schemas.Name]string{
-		schemas.NameAsset: a.cfg.Topic.Assets, schemas.NameVuln: a.cfg.Topic.Vulns,
-		schemas.NameCompliance: a.cfg.Topic.Compliance, schemas.NamePlugin: a.cfg.Topic.Plugins,
-	}
 	wires := map[schemas.Name]source.Wire{}
-	for name, topic := range topics {
+	for _, st := range source.Table {
+		name, topic := st.Schema, a.cfg.Streams.Topic[st.Name]
 		s, err := schemas.Get(name)
 		if err != nil {
 			return nil, err
@@ -201,7 +198,7 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 		return nil, err
 	}
 	return source.New(ctx, source.Options{
-		Config: a.cfg.Source, Topics: a.cfg.Topic.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
+		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
 		Wires: wires, Version: version(), Logger: a.log,
 	})
 }

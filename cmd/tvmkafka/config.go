@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,59 +16,30 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/settings"
 )
 
 // envPrefix prefixes every environment variable of the connector.
 const envPrefix = "TVMKAFKA"
 
-// config is every connector setting, read from TVMKAFKA_* environment variables.
+// config is every connector setting, read from TVMKAFKA_* environment
+// variables (by settings.Process, which unlike envconfig never reads a bare
+// URL or SOURCE for an unset TVMKAFKA_TENABLE_URL or TVMKAFKA_SINK_SOURCE). Each component declares its own settings (variable, default,
+// description) in its configuration struct's tags; this struct only places
+// them under a prefix. The per-stream variables come from source.Table.
 type config struct {
-	Tenable        tenableConfig  `envconfig:"TENABLE"`
-	Kafka          kafkaConfig    `envconfig:"KAFKA"`
-	SchemaRegistry registryConfig `envconfig:"SCHEMA_REGISTRY"`
-	Topic          topicConfig    `envconfig:"TOPIC"`
-	Source         source.Config  `envconfig:"SOURCE"`
-	Run            runConfig      `envconfig:"RUN"`
-	Sink           sink.Config    `envconfig:"SINK"`
-	Log            logConfig      `envconfig:"LOG"`
+	Tenable        tenable.Config         `envconfig:"TENABLE"`
+	Kafka          kafkaio.ProducerConfig `envconfig:"KAFKA"`
+	SchemaRegistry registryConfig         `envconfig:"SCHEMA_REGISTRY"`
+	Topic          topicConfig            `envconfig:"TOPIC"`
+	Source         source.Config          `envconfig:"SOURCE"`
+	Run            runConfig              `envconfig:"RUN"`
+	Sink           sink.Config            `envconfig:"SINK"`
+	Log            logConfig              `envconfig:"LOG"`
 	// HTTPAddr serves /metrics, /healthz and /readyz.
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"serve /metrics (Prometheus), /healthz and /readyz here, e.g. :9464; empty: off"`
-}
-
-type tenableConfig struct {
-	URL            string        `envconfig:"URL" default:"https://cloud.tenable.com" desc:"Tenable VM API base URL"`
-	AccessKey      string        `envconfig:"ACCESS_KEY" desc:"API access key (required)"`
-	SecretKey      string        `envconfig:"SECRET_KEY" desc:"API secret key (required; never logged)"`
-	Vendor         string        `envconfig:"VENDOR" default:"tvmkafka" desc:"vendor part of the integration User-Agent"`
-	Product        string        `envconfig:"PRODUCT" default:"Kafka Connector" desc:"product part of the integration User-Agent"`
-	RequestTimeout time.Duration `envconfig:"REQUEST_TIMEOUT" default:"120s" desc:"per-request timeout (for chunk downloads: longest stall)"`
-	MaxRetries     int           `envconfig:"MAX_RETRIES" default:"5" desc:"retries of a throttled (429) or failed (5xx, network) request"`
-}
-
-type kafkaConfig struct {
-	Brokers            []string      `envconfig:"BROKERS" default:"localhost:9092" desc:"bootstrap brokers, comma-separated host:port"`
-	ClientID           string        `envconfig:"CLIENT_ID" default:"tvmkafka" desc:"client ID shown in broker logs and quotas"`
-	TLS                bool          `envconfig:"TLS" default:"false" desc:"connect with TLS"`
-	TLSCAFile          string        `envconfig:"TLS_CA_FILE" desc:"PEM CA bundle replacing the system roots"`
-	TLSCertFile        string        `envconfig:"TLS_CERT_FILE" desc:"PEM client certificate"`
-	TLSKeyFile         string        `envconfig:"TLS_KEY_FILE" desc:"PEM client key"`
-	InsecureSkipVerify bool          `envconfig:"TLS_INSECURE_SKIP_VERIFY" default:"false" desc:"skip server certificate checks (test clusters only)"`
-	SASLMechanism      string        `envconfig:"SASL_MECHANISM" desc:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"`
-	SASLUsername       string        `envconfig:"SASL_USERNAME" desc:"SASL user"`
-	SASLPassword       string        `envconfig:"SASL_PASSWORD" desc:"SASL password (never logged)"`
-	Compression        string        `envconfig:"COMPRESSION" default:"lz4" desc:"none, gzip, snappy, lz4 or zstd"`
-	BatchSize          int           `envconfig:"BATCH_SIZE" default:"1000" desc:"most messages per partition batch"`
-	BatchBytes         int64         `envconfig:"BATCH_BYTES" default:"1048576" desc:"most bytes per partition batch"`
-	BatchTimeout       time.Duration `envconfig:"BATCH_TIMEOUT" default:"20ms" desc:"flush a partial batch after this long"`
-	MaxInFlightBytes   int64         `envconfig:"MAX_IN_FLIGHT_BYTES" default:"67108864" desc:"bytes sent but not yet acknowledged before publishing waits"`
-}
-
-func (k kafkaConfig) connection() kafkaio.Connection {
-	return kafkaio.Connection{
-		Brokers: k.Brokers, ClientID: k.ClientID, TLS: k.TLS, TLSCAFile: k.TLSCAFile, TLSCertFile: k.TLSCertFile,
-		TLSKeyFile: k.TLSKeyFile, InsecureSkipVerify: k.InsecureSkipVerify,
-		SASLMechanism: k.SASLMechanism, SASLUsername: k.SASLUsername, SASLPassword: k.SASLPassword,
-	}
+	// Streams holds the per-stream variables of source.Table.
+	Streams streamConfig `ignored:"true"`
 }
 
 type registryConfig struct {
@@ -76,11 +48,9 @@ type registryConfig struct {
 	Password string `envconfig:"PASSWORD" desc:"registry basic-auth password (never logged)"`
 }
 
+// topicConfig holds the topics that are not a source stream's, and how topics
+// are created. The streams' topics are in streamConfig.
 type topicConfig struct {
-	Assets            string `envconfig:"ASSETS" default:"tenable.vm.assets" desc:"asset records"`
-	Vulns             string `envconfig:"VULNS" default:"tenable.vm.vulns" desc:"vulnerability findings"`
-	Compliance        string `envconfig:"COMPLIANCE" default:"tenable.vm.compliance" desc:"compliance findings"`
-	Plugins           string `envconfig:"PLUGINS" default:"tenable.vm.plugins" desc:"plugin metadata"`
 	State             string `envconfig:"STATE" default:"tenable.vm.connector.state" desc:"connector checkpoints (always compacted)"`
 	SourceDLQ         string `envconfig:"SOURCE_DLQ" default:"tenable.vm.source.dlq" desc:"exported records that could not be encoded"`
 	Inbound           string `envconfig:"INBOUND" default:"tenable.vm.assets.inbound" desc:"assets upstream tools produce for import"`
@@ -88,36 +58,10 @@ type topicConfig struct {
 	Create            bool   `envconfig:"CREATE" default:"true" desc:"create missing topics at start"`
 	Partitions        int    `envconfig:"PARTITIONS" default:"6" desc:"partitions of created data topics"`
 	ReplicationFactor int    `envconfig:"REPLICATION_FACTOR" default:"-1" desc:"replication of created topics; -1: the broker default"`
-	AssetsCleanup     string `envconfig:"ASSETS_CLEANUP_POLICY" default:"compact" desc:"cleanup.policy of a created assets topic"`
-	VulnsCleanup      string `envconfig:"VULNS_CLEANUP_POLICY" default:"delete" desc:"cleanup.policy of a created vulns topic"`
-	ComplianceCleanup string `envconfig:"COMPLIANCE_CLEANUP_POLICY" default:"delete" desc:"cleanup.policy of a created compliance topic"`
-	PluginsCleanup    string `envconfig:"PLUGINS_CLEANUP_POLICY" default:"compact" desc:"cleanup.policy of a created plugins topic"`
-}
-
-func (t topicConfig) sourceTopics() source.Topics {
-	return source.Topics{Assets: t.Assets, Vulns: t.Vulns, Compliance: t.Compliance, Plugins: t.Plugins, DeadLetter: t.SourceDLQ}
 }
 
 type runConfig struct {
-	Streams            []string      `envconfig:"STREAMS" default:"assets,vulns,compliance,plugins" desc:"source streams tvmkafka run starts"`
-	AssetsInterval     time.Duration `envconfig:"ASSETS_INTERVAL" default:"1h" desc:"time between asset runs"`
-	VulnsInterval      time.Duration `envconfig:"VULNS_INTERVAL" default:"1h" desc:"time between vulnerability runs"`
-	ComplianceInterval time.Duration `envconfig:"COMPLIANCE_INTERVAL" default:"6h" desc:"time between compliance runs"`
-	PluginsInterval    time.Duration `envconfig:"PLUGINS_INTERVAL" default:"24h" desc:"time between plugin runs"`
-	Sink               bool          `envconfig:"SINK" default:"false" desc:"also run the asset import sink"`
-}
-
-func (r runConfig) interval(stream string) time.Duration {
-	switch stream {
-	case source.StreamAssets:
-		return r.AssetsInterval
-	case source.StreamVulns:
-		return r.VulnsInterval
-	case source.StreamCompliance:
-		return r.ComplianceInterval
-	default:
-		return r.PluginsInterval
-	}
+	Sink bool `envconfig:"SINK" default:"false" desc:"also run the asset import sink"`
 }
 
 type logConfig struct {
@@ -125,44 +69,156 @@ type logConfig struct {
 	Format string `envconfig:"FORMAT" default:"text" desc:"text or json"`
 }
 
-// loadConfig reads the environment and reports every problem at once.
-func loadConfig() (config, error) {
-	var c config
-	if err := envconfig.Process(envPrefix, &c); err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
+// streamConfig holds the variables source.Table declares for each stream:
+// TVMKAFKA_TOPIC_<STREAM>, TVMKAFKA_TOPIC_<STREAM>_CLEANUP_POLICY,
+// TVMKAFKA_RUN_<STREAM>_INTERVAL, and TVMKAFKA_RUN_STREAMS.
+type streamConfig struct {
+	Topic    map[string]string
+	Cleanup  map[string]string
+	Interval map[string]time.Duration
+	// Run are the streams tvmkafka run starts.
+	Run []string
+}
+
+// streamSection is one group of per-stream variables, read through a struct
+// type built from source.Table at start-up. Building the type, rather than
+// writing a field per stream, keeps the table the only place a stream is
+// declared, while the values are parsed, reported and documented from the
+// generated tags like any other setting's.
+type streamSection struct {
+	prefix string // under envPrefix: TOPIC or RUN
+	typ    reflect.Type
+}
+
+// streamField is one generated variable.
+type streamField struct {
+	key, def, desc string
+	typ            reflect.Type
+}
+
+func streamSections() []streamSection {
+	var topic, run []streamField
+	for _, s := range source.Table {
+		up := strings.ToUpper(s.Name)
+		topic = append(topic, streamField{up, s.Topic, s.Doc, reflect.TypeFor[string]()})
 	}
+	for _, s := range source.Table {
+		up := strings.ToUpper(s.Name)
+		topic = append(topic, streamField{up + "_CLEANUP_POLICY", s.Cleanup,
+			"cleanup.policy of a created " + s.Name + " topic", reflect.TypeFor[string]()})
+	}
+	run = append(run, streamField{"STREAMS", strings.Join(source.StreamNames, ","), "source streams tvmkafka run starts", reflect.TypeFor[[]string]()})
+	for _, s := range source.Table {
+		run = append(run, streamField{strings.ToUpper(s.Name) + "_INTERVAL", shortDuration(s.Interval),
+			"time between " + s.Noun + " runs", reflect.TypeFor[time.Duration]()})
+	}
+	return []streamSection{{"TOPIC", structOf(topic)}, {"RUN", structOf(run)}}
+}
+
+// shortDuration writes d as people write it in a variable: 1h, not 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func structOf(fields []streamField) reflect.Type {
+	sf := make([]reflect.StructField, len(fields))
+	for i, f := range fields {
+		sf[i] = reflect.StructField{
+			Name: fmt.Sprintf("F%d", i), Type: f.typ,
+			Tag: reflect.StructTag(fmt.Sprintf("envconfig:%q default:%q desc:%q", f.key, f.def, f.desc)),
+		}
+	}
+	return reflect.StructOf(sf)
+}
+
+// fill reads the generated structs back into streamConfig.
+func (c *streamConfig) fill(values map[string]reflect.Value) {
+	c.Topic, c.Cleanup, c.Interval = map[string]string{}, map[string]string{}, map[string]time.Duration{}
+	topic, run := values["TOPIC"], values["RUN"]
+	n := len(source.Table)
+	for i, s := range source.Table {
+		c.Topic[s.Name] = topic.Field(i).String()
+		c.Cleanup[s.Name] = topic.Field(n + i).String()
+		c.Interval[s.Name] = time.Duration(run.Field(1 + i).Int())
+	}
+	c.Run = run.Field(0).Interface().([]string)
+}
+
+// processStreams reads the per-stream variables; defaultsOnly applies the
+// defaults without reading the environment.
+func processStreams(defaultsOnly bool) (streamConfig, error) {
+	values := map[string]reflect.Value{}
+	for _, sec := range streamSections() {
+		v := reflect.New(sec.typ)
+		var err error
+		if defaultsOnly {
+			err = settings.Defaults(v.Interface())
+		} else {
+			err = settings.Process(envPrefix+"_"+sec.prefix, v.Interface())
+		}
+		if err != nil {
+			return streamConfig{}, err
+		}
+		values[sec.prefix] = v.Elem()
+	}
+	var c streamConfig
+	c.fill(values)
 	return c, nil
 }
 
-// validateCommon checks the settings every connector command needs.
+// loadConfig reads the environment.
+func loadConfig() (config, error) {
+	var c config
+	if err := settings.Process(envPrefix, &c); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	streams, err := processStreams(false)
+	if err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	c.Streams = streams
+	return c, nil
+}
+
+// defaultConfig is the configuration of an empty environment.
+func defaultConfig() config {
+	var c config
+	if err := settings.Defaults(&c); err != nil {
+		panic(err) // the tags are constants; TestDefaultConfigIsValid covers them
+	}
+	streams, err := processStreams(true)
+	if err != nil {
+		panic(err)
+	}
+	c.Streams = streams
+	return c
+}
+
+// validateCommon checks the settings every connector command needs and
+// reports every problem at once, each naming its variable.
 func (c config) validateCommon() error {
 	var errs []error
-	if c.Tenable.AccessKey == "" {
-		errs = append(errs, errors.New("TVMKAFKA_TENABLE_ACCESS_KEY is not set"))
-	}
-	if c.Tenable.SecretKey == "" {
-		errs = append(errs, errors.New("TVMKAFKA_TENABLE_SECRET_KEY is not set"))
-	}
-	if err := c.tenableClientConfig(nil).Validate(); err != nil && c.Tenable.AccessKey != "" && c.Tenable.SecretKey != "" {
-		errs = append(errs, fmt.Errorf("TVMKAFKA_TENABLE_*: %w", err))
-	}
-	if err := c.Kafka.connection().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("TVMKAFKA_KAFKA_*: %w", err))
-	}
-	if _, err := kafkaio.ParseCompression(c.Kafka.Compression); err != nil {
-		errs = append(errs, fmt.Errorf("TVMKAFKA_KAFKA_COMPRESSION: %w", err))
-	}
-	for _, p := range []struct{ env, v string }{
-		{"ASSETS", c.Topic.AssetsCleanup}, {"VULNS", c.Topic.VulnsCleanup}, {"COMPLIANCE", c.Topic.ComplianceCleanup}, {"PLUGINS", c.Topic.PluginsCleanup},
-	} {
-		switch p.v {
+	errs = append(errs, settings.WithPrefix(envPrefix+"_TENABLE", c.tenableClientConfig(nil).Validate()))
+	errs = append(errs, settings.WithPrefix(envPrefix+"_KAFKA", c.Kafka.Validate()))
+	for _, s := range source.Table {
+		switch p := c.Streams.Cleanup[s.Name]; p {
 		case "compact", "delete", "compact,delete", "delete,compact":
 		default:
-			errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_%s_CLEANUP_POLICY: %q is not compact, delete or compact,delete", p.env, p.v))
+			errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_%s_CLEANUP_POLICY %q is not compact, delete or compact,delete", strings.ToUpper(s.Name), p))
 		}
 	}
 	if c.Topic.Partitions < 1 {
-		errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_PARTITIONS: %d is below 1", c.Topic.Partitions))
+		errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_PARTITIONS must be at least 1, got %d", c.Topic.Partitions))
+	}
+	if c.Topic.ReplicationFactor < 1 && c.Topic.ReplicationFactor != -1 {
+		errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_REPLICATION_FACTOR must be -1 (the broker default) or at least 1, got %d", c.Topic.ReplicationFactor))
 	}
 	if c.SchemaRegistry.Password != "" && c.SchemaRegistry.Username == "" {
 		errs = append(errs, errors.New("TVMKAFKA_SCHEMA_REGISTRY_PASSWORD is set without TVMKAFKA_SCHEMA_REGISTRY_USERNAME"))
@@ -170,12 +226,29 @@ func (c config) validateCommon() error {
 	return errors.Join(errs...)
 }
 
-func (c config) tenableClientConfig(log *slog.Logger) tenable.Config {
-	return tenable.Config{
-		BaseURL: c.Tenable.URL, AccessKey: c.Tenable.AccessKey, SecretKey: c.Tenable.SecretKey,
-		Vendor: c.Tenable.Vendor, Product: c.Tenable.Product, Build: version(),
-		RequestTimeout: c.Tenable.RequestTimeout, MaxRetries: c.Tenable.MaxRetries, Logger: log,
+// validateRun checks the settings only tvmkafka run reads.
+func (c config) validateRun() error {
+	var errs []error
+	for _, s := range source.Table {
+		if d := c.Streams.Interval[s.Name]; d <= 0 {
+			errs = append(errs, fmt.Errorf("TVMKAFKA_RUN_%s_INTERVAL must be positive, got %v", strings.ToUpper(s.Name), d))
+		}
 	}
+	return errors.Join(errs...)
+}
+
+// interval is the time between runs of a stream under tvmkafka run.
+func (c config) interval(stream string) time.Duration { return c.Streams.Interval[stream] }
+
+// sourceTopics are the topics the source stages write to.
+func (c config) sourceTopics() source.Topics {
+	return source.Topics{Stream: c.Streams.Topic, DeadLetter: c.Topic.SourceDLQ}
+}
+
+func (c config) tenableClientConfig(log *slog.Logger) tenable.Config {
+	t := c.Tenable
+	t.Build, t.Logger = version(), log
+	return t
 }
 
 func newLogger(c logConfig, w io.Writer) (*slog.Logger, error) {
@@ -193,25 +266,66 @@ func newLogger(c logConfig, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("TVMKAFKA_LOG_FORMAT: %q is not text or json", c.Format)
 }
 
+// setting is one environment variable, as --help and the README list it.
+type setting struct{ key, def, desc string }
+
+// allSettings lists every variable the binary reads, section by section in
+// the order of config, with each stream's variables in its section.
+func allSettings() []setting {
+	const sep = "\x1f"
+	render := func(prefix string, spec any) []setting {
+		var b strings.Builder
+		_ = envconfig.Usagef(prefix, spec, &b, "{{range .}}{{usage_key .}}"+sep+"{{usage_default .}}"+sep+"{{usage_description .}}\n{{end}}")
+		var out []setting
+		for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+			if f := strings.Split(line, sep); len(f) == 3 {
+				out = append(out, setting{f[0], f[1], f[2]})
+			}
+		}
+		return out
+	}
+	var c config
+	all := render(envPrefix, &c)
+	for _, sec := range streamSections() {
+		gen := render(envPrefix+"_"+sec.prefix, reflect.New(sec.typ).Interface())
+		// The streams' variables open their section, as the streams are what
+		// the section is mostly about.
+		at := len(all)
+		for i, s := range all {
+			if strings.HasPrefix(s.key, envPrefix+"_"+sec.prefix+"_") {
+				at = i
+				break
+			}
+		}
+		all = append(all[:at], append(gen, all[at:]...)...)
+	}
+	return all
+}
+
+// sectionOf is the section a variable belongs to: TENABLE, KAFKA, HTTP, ...
+func sectionOf(key string) string {
+	rest := strings.TrimPrefix(key, envPrefix+"_")
+	for _, s := range []string{"SCHEMA_REGISTRY"} {
+		if strings.HasPrefix(rest, s+"_") {
+			return s
+		}
+	}
+	section, _, _ := strings.Cut(rest, "_")
+	return section
+}
+
 // envHelp renders the environment variables of the given config sections as a
 // table, for --help.
 func envHelp(sections ...string) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
-	var c config
-	_ = envconfig.Usagef(envPrefix, &c, tw, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}")
-	_ = tw.Flush()
-	if len(sections) == 0 {
-		return b.String()
-	}
-	var out strings.Builder
-	for _, line := range strings.SplitAfter(b.String(), "\n") {
-		for _, s := range sections {
-			if strings.HasPrefix(line, envPrefix+"_"+s+"_") {
-				out.WriteString("  " + line)
-				break
+	for _, section := range sections {
+		for _, s := range allSettings() {
+			if sectionOf(s.key) == section {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.key, s.def, s.desc)
 			}
 		}
 	}
-	return out.String()
+	_ = tw.Flush()
+	return b.String()
 }

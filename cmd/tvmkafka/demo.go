@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kfake"
 
@@ -77,11 +76,8 @@ func runDemo(ctx context.Context, out io.Writer, assets int, seed int64) error {
 	say("In-process Kafka broker at %s\n", strings.Join(brokers, ","))
 
 	// Defaults, as if no TVMKAFKA_* variable were set, then pointed at the demo.
-	var cfg config
-	if err := envconfig.Process("TVMKAFKA_DEMO_DEFAULTS_ONLY", &cfg); err != nil {
-		return err
-	}
-	cfg.Tenable.URL, cfg.Tenable.AccessKey, cfg.Tenable.SecretKey = "http://"+l.Addr().String(), "demo-access", "demo-secret"
+	cfg := defaultConfig()
+	cfg.Tenable.BaseURL, cfg.Tenable.AccessKey, cfg.Tenable.SecretKey = "http://"+l.Addr().String(), "demo-access", "demo-secret"
 	cfg.Kafka.Brokers = brokers
 	cfg.Topic.Partitions, cfg.Topic.ReplicationFactor = 3, 1
 	cfg.Source.PollInitial, cfg.Source.PollMax = 100*time.Millisecond, time.Second
@@ -122,7 +118,7 @@ func runDemo(ctx context.Context, out io.Writer, assets int, seed int64) error {
 	cp := src.Checkpoint(source.StreamVulns)
 	say("   vulns watermark now %s (tenant time less the %s overlap)", cp.Watermark.Format(time.RFC3339), cfg.Source.Overlap)
 
-	if err := printSample(ctx, say, brokers, cfg.Topic.Vulns); err != nil {
+	if err := printSample(ctx, say, brokers, cfg.Streams.Topic[source.StreamVulns]); err != nil {
 		return err
 	}
 
@@ -149,8 +145,13 @@ func runDemo(ctx context.Context, out io.Writer, assets int, seed int64) error {
 	return nil
 }
 
+// topicList is the topic of every source stream.
 func topicList(cfg config) []string {
-	return []string{cfg.Topic.Assets, cfg.Topic.Vulns, cfg.Topic.Compliance, cfg.Topic.Plugins}
+	out := make([]string, 0, len(source.Table))
+	for _, s := range source.Table {
+		out = append(out, cfg.Streams.Topic[s.Name])
+	}
+	return out
 }
 
 // topicEnds sums each topic's end offsets.

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -115,14 +113,9 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c config
-	var keys strings.Builder
-	if err := envconfig.Usagef(envPrefix, &c, &keys, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
-		t.Fatal(err)
-	}
-	for _, key := range strings.Fields(keys.String()) {
-		if !strings.Contains(string(readme), "`"+key+"`") {
-			t.Errorf("README.md does not document %s", key)
+	for _, s := range allSettings() {
+		if !strings.Contains(string(readme), "`"+s.key+"`") {
+			t.Errorf("README.md does not document %s", s.key)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"strings"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -28,31 +28,14 @@ Configuration (environment):
 			if err != nil {
 				return err
 			}
-			names, err := source.ParseStreams(cfg.Run.Streams)
+			names, err := source.ParseStreams(cfg.Streams.Run)
 			if err != nil {
 				return err
 			}
-			if err := validateIntervals(cfg.Run); err != nil {
-				return err
+			if err := cfg.validateRun(); err != nil {
+				return fmt.Errorf("configuration: %w", err)
 			}
 			return runConnector(cmd.Context(), false, names, cfg.Run.Sink)
 		},
 	}
 }
-
-func validateIntervals(r runConfig) error {
-	var bad []string
-	for _, s := range source.StreamNames {
-		if r.interval(s) <= 0 {
-			bad = append(bad, "TVMKAFKA_RUN_"+strings.ToUpper(s)+"_INTERVAL")
-		}
-	}
-	if len(bad) > 0 {
-		return &configError{"must be positive: " + strings.Join(bad, ", ")}
-	}
-	return nil
-}
-
-type configError struct{ msg string }
-
-func (e *configError) Error() string { return "configuration: " + e.msg }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/schemas"
 	"github.com/tvmkafka/tvmkafka/schemas/registry"
 )
@@ -20,8 +21,8 @@ func newSchemasCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schemas [name...]",
 		Short: "Print, write or register the Avro schemas of the topics",
-		Long: `Prints the Avro schemas tvmkafka writes and reads (asset, vuln, compliance,
-plugin, inbound_asset), with their fingerprints and Kafka key fields.
+		Long: `Prints the Avro schemas tvmkafka writes and reads, with their fingerprints,
+Kafka key fields and topics (from TVMKAFKA_TOPIC_*).
 
   tvmkafka schemas                     list the schemas
   tvmkafka schemas vuln                print one schema (.avsc, with docs)
@@ -60,13 +61,22 @@ plugin, inbound_asset), with their fingerprints and Kafka key fields.
 				}
 				return nil
 			}
-			fmt.Fprintf(out, "%-14s %-38s %-8s %-17s %s\n", "NAME", "FULL NAME", "VERSION", "FINGERPRINT", "KEY")
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			topics := schemaTopics(cfg)
+			fmt.Fprintf(out, "%-14s %-38s %-8s %-17s %-30s %s\n", "NAME", "FULL NAME", "VERSION", "FINGERPRINT", "TOPIC", "KEY")
 			for _, s := range selected {
 				key := strings.Join(s.KeyFields, " | ")
 				if key == "" {
 					key = "-"
 				}
-				fmt.Fprintf(out, "%-14s %-38s %-8d %016x  %s\n", s.Name, s.FullName, s.Version, s.Fingerprint, key)
+				topic := topics[s.Name]
+				if topic == "" {
+					topic = "-"
+				}
+				fmt.Fprintf(out, "%-14s %-38s %-8d %016x  %-30s %s\n", s.Name, s.FullName, s.Version, s.Fingerprint, topic, key)
 			}
 			return nil
 		},
@@ -108,11 +118,11 @@ func registerSchemas(ctx context.Context, cmd *cobra.Command, selected []*schema
 	if err != nil {
 		return err
 	}
-	topics := map[schemas.Name]string{
-		schemas.NameAsset: cfg.Topic.Assets, schemas.NameVuln: cfg.Topic.Vulns, schemas.NameCompliance: cfg.Topic.Compliance,
-		schemas.NamePlugin: cfg.Topic.Plugins, schemas.NameInboundAsset: cfg.Topic.Inbound,
-	}
+	topics := schemaTopics(cfg)
 	for _, s := range selected {
+		if topics[s.Name] == "" {
+			return fmt.Errorf("schema %s belongs to no topic", s.Name)
+		}
 		subject := registry.ValueSubject(topics[s.Name])
 		id, err := reg.Register(ctx, subject, s)
 		if err != nil {
@@ -121,4 +131,14 @@ func registerSchemas(ctx context.Context, cmd *cobra.Command, selected []*schema
 		fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\tid %d\n", s.Name, subject, id)
 	}
 	return nil
+}
+
+// schemaTopics is the topic whose values each schema describes: a source
+// stream's (from source.Table) or the sink's inbound topic.
+func schemaTopics(cfg config) map[schemas.Name]string {
+	topics := map[schemas.Name]string{schemas.NameInboundAsset: cfg.Topic.Inbound}
+	for _, st := range source.Table {
+		topics[st.Schema] = cfg.Streams.Topic[st.Name]
+	}
+	return topics
 }

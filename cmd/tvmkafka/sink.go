@@ -80,7 +80,7 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 	var until map[int]int64
 	if once {
 		var err error
-		until, err = kafkaio.PendingOffsets(ctx, cfg.Kafka.connection(), cfg.Sink.GroupID, cfg.Topic.Inbound, earliest)
+		until, err = kafkaio.PendingOffsets(ctx, cfg.Kafka.Connection, cfg.Sink.GroupID, cfg.Topic.Inbound, earliest)
 		if err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 			return nil
 		}
 	}
-	reader, err := kafkaio.NewGroupReader(kafkaio.GroupReaderConfig{Connection: cfg.Kafka.connection(), GroupID: cfg.Sink.GroupID,
+	reader, err := kafkaio.NewGroupReader(kafkaio.GroupReaderConfig{Connection: cfg.Kafka.Connection, GroupID: cfg.Sink.GroupID,
 		Topic: cfg.Topic.Inbound, Earliest: earliest, SessionTimeout: cfg.Sink.SessionTimeout})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -22,11 +23,7 @@ func newSourceCommand() *cobra.Command {
 		Long: `Runs Tenable VM's export workflows and publishes every record to Kafka as Avro,
 keyed by its identity:
 
-  assets      asset UUID                       (three delta exports: updated, deleted, terminated)
-  vulns       asset UUID|plugin ID|port|PROTOCOL
-  compliance  asset UUID|check ID
-  plugins     plugin ID
-
+` + streamKeysHelp() + `
 Each stream exports only what changed since its watermark, which lives in the
 compacted state topic and moves only after Kafka acknowledged every record of a
 run. An interrupted export is resumed on the next start.
@@ -49,6 +46,29 @@ Configuration (environment):
 	cmd.Flags().BoolVar(&once, "once", false, "run each stream once and exit (non-zero when any record or checkpoint failed)")
 	cmd.Flags().StringSliceVar(&streams, "streams", nil, "streams to run: "+strings.Join(source.StreamNames, ", ")+" (default all)")
 	return cmd
+}
+
+// streamKeysHelp lists each stream of source.Table with its Kafka key.
+func streamKeysHelp() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
+	for _, s := range source.Table {
+		note := ""
+		if cps := s.Checkpoints(); len(cps) > 1 {
+			parts := make([]string, len(cps))
+			for i, cp := range cps {
+				parts[i] = strings.TrimPrefix(cp, s.Name+".")
+			}
+			note = fmt.Sprintf("(%d delta exports: %s)", len(cps), strings.Join(parts, ", "))
+		}
+		if note == "" {
+			fmt.Fprintf(tw, "  %s\t%s\n", s.Name, s.Key)
+		} else {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.Name, s.Key, note)
+		}
+	}
+	_ = tw.Flush()
+	return b.String()
 }
 
 func runSource(ctx context.Context, once bool, names []string) error {
@@ -95,7 +115,7 @@ func runConnector(ctx context.Context, once bool, names []string, withSink bool)
 		warnEchoLoop(log, cfg)
 		wg.Go(func() { sinkErr = a.runSink(ctx, false) })
 	}
-	srcErr := src.Run(ctx, names, cfg.Run.interval)
+	srcErr := src.Run(ctx, names, cfg.interval)
 	wg.Wait()
 	if errors.Is(srcErr, context.Canceled) {
 		srcErr = nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/pipeline/settings"
 )
 
 // Config tunes the sink. Tags name the environment variables (prefix
@@ -41,22 +42,24 @@ type Config struct {
 	// SessionTimeout is how long the group waits for a member that stopped
 	// heartbeating (a crash, a killed pod) before it hands that member's
 	// partitions to another one, or to the same sink restarted.
-	SessionTimeout time.Duration `envconfig:"SESSION_TIMEOUT" default:"30s" desc:"consumer group session timeout: how soon a crashed sink's partitions are reassigned"`
+	SessionTimeout time.Duration `envconfig:"SESSION_TIMEOUT" default:"30s" desc:"consumer group session timeout: how soon a crashed sink's partitions are reassigned (6s to 30m)"`
 }
 
 // DefaultConfig returns the defaults the envconfig tags declare.
 func DefaultConfig() Config {
-	return Config{GroupID: "tvmkafka-sink", Source: "tvmkafka Kafka Connector", MaxRequestBytes: tenable.MaxImportBodyBytes,
-		MaxRecords: 5000, Linger: 5 * time.Second, CommitOn: "complete", OnJobError: "resubmit", MaxResubmits: 2,
-		JobPoll: 2 * time.Second, PendingBatches: 4, StartOffset: "earliest", RetryMax: time.Minute, CommitEvery: time.Second,
-		SessionTimeout: 30 * time.Second}
+	var c Config
+	if err := settings.Defaults(&c); err != nil {
+		panic(err) // the tags are constants; a test covers them
+	}
+	return c
 }
 
-// Validate reports every problem, naming the environment variable.
+// Validate reports every problem, naming the environment variable. Zero
+// resubmits means none; zero is refused for sizes, counts and intervals.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(env, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("TVMKAFKA_SINK_%s: %s", env, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("TVMKAFKA_SINK_%s %s", env, fmt.Sprintf(format, args...)))
 	}
 	if strings.TrimSpace(c.GroupID) == "" {
 		bad("GROUP_ID", "must not be empty")
@@ -64,17 +67,29 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Source) == "" {
 		bad("SOURCE", "must not be empty")
 	}
-	if c.MaxRequestBytes > tenable.MaxImportBodyBytes {
-		bad("MAX_REQUEST_BYTES", "%d is above Tenable's limit of %d bytes", c.MaxRequestBytes, tenable.MaxImportBodyBytes)
+	// 1 KiB leaves room for the request envelope and one small asset; the top
+	// is Tenable's limit.
+	if c.MaxRequestBytes < 1024 || c.MaxRequestBytes > tenable.MaxImportBodyBytes {
+		bad("MAX_REQUEST_BYTES", "must be between 1024 and %d (Tenable's limit), got %d", tenable.MaxImportBodyBytes, c.MaxRequestBytes)
 	}
-	if c.MaxRequestBytes < 1024 {
-		bad("MAX_REQUEST_BYTES", "%d leaves no room for an asset", c.MaxRequestBytes)
+	for _, n := range []struct {
+		env string
+		v   int
+	}{{"MAX_RECORDS", c.MaxRecords}, {"PENDING_BATCHES", c.PendingBatches}} {
+		if n.v < 1 {
+			bad(n.env, "must be at least 1, got %d", n.v)
+		}
 	}
-	if c.MaxRecords < 1 {
-		bad("MAX_RECORDS", "%d is below 1", c.MaxRecords)
+	if c.MaxResubmits < 0 {
+		bad("MAX_RESUBMITS", "must be at least 0 (0: dead-letter at once), got %d", c.MaxResubmits)
 	}
-	if c.Linger <= 0 {
-		bad("LINGER", "%v must be positive", c.Linger)
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{{"LINGER", c.Linger}, {"JOB_POLL", c.JobPoll}, {"RETRY_MAX", c.RetryMax}, {"COMMIT_EVERY", c.CommitEvery}} {
+		if d.v <= 0 {
+			bad(d.env, "must be positive, got %v", d.v)
+		}
 	}
 	if c.CommitOn != "complete" && c.CommitOn != "accepted" {
 		bad("COMMIT_ON", "%q is not complete or accepted", c.CommitOn)
@@ -82,25 +97,13 @@ func (c Config) Validate() error {
 	if c.OnJobError != "resubmit" && c.OnJobError != "deadletter" {
 		bad("ON_JOB_ERROR", "%q is not resubmit or deadletter", c.OnJobError)
 	}
-	if c.MaxResubmits < 0 {
-		bad("MAX_RESUBMITS", "%d is negative", c.MaxResubmits)
-	}
-	if c.JobPoll <= 0 {
-		bad("JOB_POLL", "%v must be positive", c.JobPoll)
-	}
-	if c.PendingBatches < 1 {
-		bad("PENDING_BATCHES", "%d is below 1", c.PendingBatches)
-	}
 	if c.StartOffset != "earliest" && c.StartOffset != "latest" {
 		bad("START_OFFSET", "%q is not earliest or latest", c.StartOffset)
 	}
 	// Kafka brokers refuse sessions outside group.min/max.session.timeout.ms
 	// (6 s and 30 min by default); say so before the group join fails.
 	if c.SessionTimeout < 6*time.Second || c.SessionTimeout > 30*time.Minute {
-		bad("SESSION_TIMEOUT", "%v is outside the broker's default bounds of 6s to 30m", c.SessionTimeout)
-	}
-	if c.RetryMax <= 0 || c.CommitEvery <= 0 {
-		errs = append(errs, errors.New("TVMKAFKA_SINK_RETRY_MAX and TVMKAFKA_SINK_COMMIT_EVERY must be positive"))
+		bad("SESSION_TIMEOUT", "must be between 6s and 30m (the broker's default bounds), got %v", c.SessionTimeout)
 	}
 	return errors.Join(errs...)
 }

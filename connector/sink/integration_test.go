@@ -59,8 +59,10 @@ func newSinkHarness(t testing.TB, partitions int, adjust ...func(*tenablesim.Con
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	client, err := tenable.New(tenable.Config{BaseURL: srv.URL, AccessKey: "AK", SecretKey: "SK", Build: "it",
-		RetryInitial: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, MaxRetries: 3, Logger: quietLog()})
+	tc := tenable.DefaultConfig()
+	tc.BaseURL, tc.AccessKey, tc.SecretKey, tc.Build, tc.Logger = srv.URL, "AK", "SK", "it", quietLog()
+	tc.RetryInitial, tc.RetryMax, tc.MaxRetries = 20*time.Millisecond, 200*time.Millisecond, 3
+	client, err := tenable.New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,9 @@ func (h *sinkHarness) runOnce(ctx context.Context) (*sink.Sink, error) {
 		h.t.Fatal(err)
 	}
 	defer reader.Close()
-	dlqW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, BatchTimeout: time.Millisecond, Logger: quietLog()})
+	pcfg := kafkaio.DefaultProducerConfig()
+	pcfg.Connection, pcfg.BatchTimeout, pcfg.Logger = conn, time.Millisecond, quietLog()
+	dlqW, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -3,11 +3,13 @@ package source
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/pipeline/settings"
 )
 
 // Config tunes the source stages. Field tags name the environment variables
@@ -55,43 +57,60 @@ type Config struct {
 
 // DefaultConfig returns the defaults the envconfig tags declare.
 func DefaultConfig() Config {
-	return Config{
-		Overlap: time.Hour, ChunkWorkers: 2, MaxExportAttempts: 3, PollInitial: 2 * time.Second, PollMax: 30 * time.Second,
-		ProgressEvery: 10 * time.Second, DrainTimeout: time.Minute, AssetsChunkSize: 4000,
-		VulnsNumAssets: 2000, VulnsIncludeUnlicensed: true, VulnsSeverity: []string{"medium", "high", "critical"},
-		VulnsState: []string{"OPEN", "REOPENED", "FIXED"}, ComplianceNumFindings: 5000, PluginsPageSize: 1000,
+	var c Config
+	if err := settings.Defaults(&c); err != nil {
+		panic(err) // the tags are constants; a test covers them
 	}
+	return c
 }
 
-// Validate reports every problem, naming the environment variable.
+// Validate reports every problem, naming the environment variable. Zero is
+// kept where it means something (no overlap, no lookback limit, no queue
+// limit, no drain time) and refused where it does not (a worker count, a
+// chunk size, a poll interval).
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(env string, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("TVMKAFKA_SOURCE_%s: %s", env, fmt.Sprintf(format, args...)))
+		errs = append(errs, fmt.Errorf("TVMKAFKA_SOURCE_%s %s", env, fmt.Sprintf(format, args...)))
 	}
-	if c.Overlap < 0 {
-		bad("OVERLAP", "%v is negative", c.Overlap)
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{{"OVERLAP", c.Overlap}, {"INITIAL_LOOKBACK", c.InitialLookback}, {"QUEUE_TIMEOUT", c.QueueTimeout}, {"DRAIN_TIMEOUT", c.DrainTimeout}} {
+		if d.v < 0 {
+			bad(d.env, "must not be negative, got %v", d.v)
+		}
 	}
-	if c.InitialLookback < 0 {
-		bad("INITIAL_LOOKBACK", "%v is negative", c.InitialLookback)
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{{"POLL_INITIAL", c.PollInitial}, {"POLL_MAX", c.PollMax}, {"PROGRESS_EVERY", c.ProgressEvery}} {
+		if d.v <= 0 {
+			bad(d.env, "must be positive, got %v", d.v)
+		}
 	}
-	if c.ChunkWorkers < 1 || c.ChunkWorkers > 8 {
-		bad("CHUNK_WORKERS", "%d is outside 1-8 (Tenable asks integrations not to multi-thread)", c.ChunkWorkers)
+	if c.PollInitial > 0 && c.PollMax < c.PollInitial {
+		bad("POLL_MAX", "must be at least TVMKAFKA_SOURCE_POLL_INITIAL (%v), got %v", c.PollInitial, c.PollMax)
 	}
-	if c.MaxExportAttempts < 1 {
-		bad("MAX_EXPORT_ATTEMPTS", "%d is below 1", c.MaxExportAttempts)
-	}
-	if c.PollInitial <= 0 || c.PollMax < c.PollInitial {
-		bad("POLL_INITIAL/POLL_MAX", "need 0 < initial (%v) <= max (%v)", c.PollInitial, c.PollMax)
-	}
-	if c.ProgressEvery <= 0 {
-		bad("PROGRESS_EVERY", "%v must be positive", c.ProgressEvery)
-	}
-	if c.AssetsChunkSize < tenable.MinAssetChunkSize || c.AssetsChunkSize > tenable.MaxAssetChunkSize {
-		bad("ASSETS_CHUNK_SIZE", "%d is outside %d-%d", c.AssetsChunkSize, tenable.MinAssetChunkSize, tenable.MaxAssetChunkSize)
-	}
-	if c.VulnsNumAssets < tenable.MinVulnNumAssets || c.VulnsNumAssets > tenable.MaxVulnNumAssets {
-		bad("VULNS_NUM_ASSETS", "%d is outside %d-%d", c.VulnsNumAssets, tenable.MinVulnNumAssets, tenable.MaxVulnNumAssets)
+	// Tenable asks integrations not to multi-thread, hence the low worker bound.
+	for _, r := range []struct {
+		env    string
+		v      int
+		lo, hi int
+	}{
+		{"CHUNK_WORKERS", c.ChunkWorkers, 1, 8},
+		{"MAX_EXPORT_ATTEMPTS", c.MaxExportAttempts, 1, math.MaxInt},
+		{"ASSETS_CHUNK_SIZE", c.AssetsChunkSize, tenable.MinAssetChunkSize, tenable.MaxAssetChunkSize},
+		{"VULNS_NUM_ASSETS", c.VulnsNumAssets, tenable.MinVulnNumAssets, tenable.MaxVulnNumAssets},
+		{"COMPLIANCE_NUM_FINDINGS", c.ComplianceNumFindings, tenable.MinComplianceNumFindings, tenable.MaxComplianceNumFindings},
+		{"PLUGINS_PAGE_SIZE", c.PluginsPageSize, 1, tenable.MaxPluginPageSize},
+	} {
+		switch {
+		case r.hi == math.MaxInt && r.v < r.lo:
+			bad(r.env, "must be at least %d, got %d", r.lo, r.v)
+		case r.v < r.lo || r.v > r.hi:
+			bad(r.env, "must be between %d and %d, got %d", r.lo, r.hi, r.v)
+		}
 	}
 	for _, s := range c.VulnsSeverity {
 		if !slices.Contains([]string{"info", "low", "medium", "high", "critical"}, strings.ToLower(s)) {
@@ -99,7 +118,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if len(c.VulnsSeverity) == 0 {
-		bad("VULNS_SEVERITY", "at least one severity is needed")
+		bad("VULNS_SEVERITY", "is empty: at least one severity is needed")
 	}
 	for _, s := range c.VulnsState {
 		if !slices.Contains([]string{"OPEN", "REOPENED", "FIXED"}, strings.ToUpper(s)) {
@@ -107,31 +126,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if len(c.VulnsState) == 0 {
-		bad("VULNS_STATE", "at least one state is needed")
-	}
-	if c.ComplianceNumFindings < tenable.MinComplianceNumFindings || c.ComplianceNumFindings > tenable.MaxComplianceNumFindings {
-		bad("COMPLIANCE_NUM_FINDINGS", "%d is outside %d-%d", c.ComplianceNumFindings, tenable.MinComplianceNumFindings, tenable.MaxComplianceNumFindings)
-	}
-	if c.PluginsPageSize < 1 || c.PluginsPageSize > tenable.MaxPluginPageSize {
-		bad("PLUGINS_PAGE_SIZE", "%d is outside 1-%d", c.PluginsPageSize, tenable.MaxPluginPageSize)
+		bad("VULNS_STATE", "is empty: at least one state is needed")
 	}
 	return errors.Join(errs...)
-}
-
-// Topics names the topics the sources write to.
-type Topics struct {
-	Assets     string `envconfig:"ASSETS" default:"tenable.vm.assets"`
-	Vulns      string `envconfig:"VULNS" default:"tenable.vm.vulns"`
-	Compliance string `envconfig:"COMPLIANCE" default:"tenable.vm.compliance"`
-	Plugins    string `envconfig:"PLUGINS" default:"tenable.vm.plugins"`
-	// DeadLetter receives records the connector could not encode, as raw JSON
-	// with the reason in headers, so a malformed record neither stops a stream
-	// nor disappears.
-	DeadLetter string `envconfig:"SOURCE_DLQ" default:"tenable.vm.source.dlq"`
-}
-
-// DefaultTopics returns the default topic names.
-func DefaultTopics() Topics {
-	return Topics{Assets: "tenable.vm.assets", Vulns: "tenable.vm.vulns", Compliance: "tenable.vm.compliance",
-		Plugins: "tenable.vm.plugins", DeadLetter: "tenable.vm.source.dlq"}
 }

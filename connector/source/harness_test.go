@@ -31,12 +31,20 @@ type harness struct {
 	sim     *tenablesim.Server
 	simURL  string
 	brokers []string
-	topics  source.Topics
+	topics  harnessTopics
 	state   string
 	cfg     source.Config
 	client  *tenable.Client
 	log     *syncLog
 	wires   map[schemas.Name]source.Wire // nil: single-object encoding
+}
+
+// harnessTopics are the harness's own topics.
+type harnessTopics struct{ Assets, Vulns, Compliance, Plugins, DeadLetter string }
+
+func (t harnessTopics) source() source.Topics {
+	return source.Topics{DeadLetter: t.DeadLetter, Stream: map[string]string{
+		source.StreamAssets: t.Assets, source.StreamVulns: t.Vulns, source.StreamCompliance: t.Compliance, source.StreamPlugins: t.Plugins}}
 }
 
 type syncLog struct{ lines chan string }
@@ -69,7 +77,7 @@ func newHarness(t *testing.T, simCfg tenablesim.Config) *harness {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: brokers, log: &syncLog{lines: make(chan string, 10000)}}
-	h.topics = source.Topics{
+	h.topics = harnessTopics{
 		Assets:     kafkatest.CreateTopic(t, brokers, 3, map[string]string{"cleanup.policy": "compact"}),
 		Vulns:      kafkatest.CreateTopic(t, brokers, 3, nil),
 		Compliance: kafkatest.CreateTopic(t, brokers, 2, nil),
@@ -80,8 +88,10 @@ func newHarness(t *testing.T, simCfg tenablesim.Config) *harness {
 	h.cfg = source.DefaultConfig()
 	h.cfg.PollInitial, h.cfg.PollMax = 10*time.Millisecond, 100*time.Millisecond
 	h.cfg.ProgressEvery = time.Second
-	h.client, err = tenable.New(tenable.Config{BaseURL: srv.URL, AccessKey: "AK-it", SecretKey: "SK-it", Build: "it",
-		RetryInitial: 20 * time.Millisecond, RetryMax: 500 * time.Millisecond, MaxRetries: 10, Logger: h.logger()})
+	tc := tenable.DefaultConfig()
+	tc.BaseURL, tc.AccessKey, tc.SecretKey, tc.Build, tc.Logger = srv.URL, "AK-it", "SK-it", "it", h.logger()
+	tc.RetryInitial, tc.RetryMax, tc.MaxRetries = 20*time.Millisecond, 500*time.Millisecond, 10
+	h.client, err = tenable.New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,18 +131,21 @@ func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Sourc
 	h.t.Helper()
 	conn := kafkaio.Connection{Brokers: h.brokers}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pub, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Logger: quiet})
+	pcfg := kafkaio.DefaultProducerConfig()
+	pcfg.Connection, pcfg.Logger = conn, quiet
+	pub, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer pub.Close()
-	stateW, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, BatchTimeout: time.Millisecond, Logger: quiet})
+	pcfg.BatchTimeout = time.Millisecond
+	stateW, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer stateW.Close()
 	src, err := source.New(ctx, source.Options{
-		Config: h.cfg, Topics: h.topics, API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
+		Config: h.cfg, Topics: h.topics.source(), API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
 		Wires: h.wireFormats(), Version: "it", Logger: h.logger(),
 	})
 	if err != nil {

@@ -22,17 +22,6 @@ import (
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
-// Stream names, as accepted by --streams and used for checkpoints.
-const (
-	StreamAssets     = "assets"
-	StreamVulns      = "vulns"
-	StreamCompliance = "compliance"
-	StreamPlugins    = "plugins"
-)
-
-// StreamNames lists every stream in the order they are reported.
-var StreamNames = []string{StreamAssets, StreamVulns, StreamCompliance, StreamPlugins}
-
 // Asset states, as carried by the asset record's state field and header.
 const (
 	AssetActive     = "ACTIVE"
@@ -71,9 +60,12 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
-	for _, n := range []schemas.Name{schemas.NameAsset, schemas.NameVuln, schemas.NameCompliance, schemas.NamePlugin} {
-		if w, ok := opts.Wires[n]; !ok || w.Schema == nil {
-			return nil, fmt.Errorf("no wire format for schema %s", n)
+	if err := opts.Topics.validate(); err != nil {
+		return nil, err
+	}
+	for _, st := range Table {
+		if w, ok := opts.Wires[st.Schema]; !ok || w.Schema == nil {
+			return nil, fmt.Errorf("no wire format for schema %s", st.Schema)
 		}
 	}
 	now := opts.Now
@@ -91,9 +83,9 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	d := &deps{cfg: opts.Config, topics: opts.Topics, api: opts.API, pub: opts.Pub, cps: cps,
 		log: logger, version: opts.Version, now: now}
 	s := &Source{deps: d, streams: map[string][]runnable{}}
-	s.streams[StreamAssets] = s.assetStreams(opts.Wires[schemas.NameAsset])
-	s.streams[StreamVulns] = []runnable{s.vulnStream(opts.Wires[schemas.NameVuln])}
-	s.streams[StreamCompliance] = []runnable{s.complianceStream(opts.Wires[schemas.NameCompliance])}
+	for _, st := range Table {
+		s.streams[st.Name] = s.runnables(st, opts.Wires[st.Schema])
+	}
 	telemetry.Gauge("tvmkafka.source.watermark_age", "time since each stream's watermark; it grows when runs fail", "s",
 		func(_ context.Context, o metric.Float64Observer) error {
 			for _, names := range s.streams {
@@ -105,8 +97,6 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 			}
 			return nil
 		})
-	s.streams[StreamPlugins] = []runnable{&pluginStream{deps: d, topic: d.topics.Plugins, wire: opts.Wires[schemas.NamePlugin],
-		encoders: newEncoderPool(opts.Wires[schemas.NamePlugin])}}
 	return s, nil
 }
 
@@ -189,65 +179,31 @@ func (s *Source) Run(ctx context.Context, names []string, interval func(stream s
 	return nil
 }
 
-func (s *Source) newExportStream(name string, kind tenable.ExportKind, topic, recordType string, w Wire) *exportStream {
-	return &exportStream{deps: s.deps, name: name, kind: kind, topic: topic, recordType: recordType, wire: w, encoders: newEncoderPool(w)}
-}
-
-// assetStreams are the three asset exports of a run: assets updated, deleted and
-// terminated since their own watermarks.
-func (s *Source) assetStreams(w Wire) []runnable {
+// runnables builds the exports of one run of a Table stream, in order.
+func (s *Source) runnables(st Stream, w Wire) []runnable {
+	topic := s.deps.topics.Stream[st.Name]
+	if st.Runs == RunPages {
+		return []runnable{&pluginStream{deps: s.deps, topic: topic, wire: w, encoders: newEncoderPool(w)}}
+	}
 	cfg := s.deps.cfg
-	keep := sourceFilter(cfg.AssetsExcludeSources)
-	active := s.newExportStream(StreamAssets+".active", tenable.ExportAssets, s.deps.topics.Assets, "asset", w)
-	active.derived = map[string]string{"state": AssetActive}
-	active.keep = keep
-	active.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
-		req := tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize}
-		if since.After(time.Unix(1, 0)) {
-			req.Filters.UpdatedAt = since
+	out := make([]runnable, 0, len(st.exports))
+	for i, e := range st.exports {
+		name := st.Checkpoints()[i]
+		r := &exportStream{deps: s.deps, name: name, kind: st.Kind, topic: topic, recordType: st.RecordType, wire: w,
+			encoders: newEncoderPool(w), derived: e.derived}
+		if e.tombstones != nil {
+			r.tombstones = e.tombstones(cfg)
 		}
-		return s.deps.api.StartAssetExport(ctx, req)
+		if e.filter != nil {
+			r.keep = e.filter(cfg)
+		}
+		start := e.start
+		r.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
+			return start(ctx, s.deps.api, cfg, since)
+		}
+		out = append(out, r)
 	}
-	deleted := s.newExportStream(StreamAssets+".deleted", tenable.ExportAssets, s.deps.topics.Assets, "asset", w)
-	deleted.derived = map[string]string{"state": AssetDeleted}
-	deleted.tombstones = cfg.AssetsTombstones
-	deleted.keep = keep
-	deleted.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
-		return s.deps.api.StartAssetExport(ctx, tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize, Filters: tenable.AssetFilters{DeletedAt: since}})
-	}
-	terminated := s.newExportStream(StreamAssets+".terminated", tenable.ExportAssets, s.deps.topics.Assets, "asset", w)
-	terminated.derived = map[string]string{"state": AssetTerminated}
-	terminated.tombstones = cfg.AssetsTombstones
-	terminated.keep = keep
-	terminated.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
-		return s.deps.api.StartAssetExport(ctx, tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize, Filters: tenable.AssetFilters{TerminatedAt: since}})
-	}
-	return []runnable{active, deleted, terminated}
-}
-
-func (s *Source) vulnStream(w Wire) runnable {
-	cfg := s.deps.cfg
-	v := s.newExportStream(StreamVulns, tenable.ExportVulns, s.deps.topics.Vulns, "vuln", w)
-	v.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
-		return s.deps.api.StartVulnExport(ctx, tenable.VulnExportRequest{
-			NumAssets: cfg.VulnsNumAssets, IncludeUnlicensed: &cfg.VulnsIncludeUnlicensed,
-			// Every state is asked for explicitly: with since, FIXED findings are
-			// matched on last_fixed, so fixes arrive as a delta too.
-			Filters: tenable.VulnFilters{Since: since, State: cfg.VulnsState, Severity: cfg.VulnsSeverity},
-		})
-	}
-	return v
-}
-
-func (s *Source) complianceStream(w Wire) runnable {
-	cfg := s.deps.cfg
-	c := s.newExportStream(StreamCompliance, tenable.ExportCompliance, s.deps.topics.Compliance, "compliance", w)
-	c.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {
-		return s.deps.api.StartComplianceExport(ctx, tenable.ComplianceExportRequest{
-			NumFindings: cfg.ComplianceNumFindings, Filters: tenable.ComplianceFilters{LastSeen: since},
-		})
-	}
-	return c
+	return out
 }
 
 // sourceFilter returns a keep function that drops assets every source of which

@@ -44,7 +44,7 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("tenable client config: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.withCollaborators()
 	return &Client{
 		cfg:       cfg,
 		apiKeys:   "accessKey=" + cfg.AccessKey + "; secretKey=" + cfg.SecretKey + ";",

@@ -14,41 +14,6 @@ import (
 	"time"
 )
 
-func TestConfigValidate(t *testing.T) {
-	tests := []struct {
-		name    string
-		cfg     Config
-		wantErr []string
-	}{
-		{"valid", Config{AccessKey: "a", SecretKey: "s"}, nil},
-		{"missing keys", Config{}, []string{"access key is empty", "secret key is empty"}},
-		{"key with separator", Config{AccessKey: "a;b", SecretKey: "s"}, []string{"must not contain"}},
-		{"bad scheme", Config{AccessKey: "a", SecretKey: "s", BaseURL: "ftp://x"}, []string{"scheme must be https"}},
-		{"no host", Config{AccessKey: "a", SecretKey: "s", BaseURL: "https://"}, []string{"has no host"}},
-		{"vendor with parenthesis", Config{AccessKey: "a", SecretKey: "s", Vendor: "A(B)"}, []string{"User-Agent vendor"}},
-		{"retry bounds reversed", Config{AccessKey: "a", SecretKey: "s", RetryInitial: time.Minute, RetryMax: time.Second}, []string{"exceeds the maximum"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if len(tt.wantErr) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("want errors %q, got none", tt.wantErr)
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not mention %q", err, want)
-				}
-			}
-		})
-	}
-}
-
 func TestEveryRequestCarriesKeysAndUserAgent(t *testing.T) {
 	var gotKeys, gotUA atomic.Value
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {

@@ -73,17 +73,11 @@ func newTestClient(t *testing.T, baseURL string, mutate ...func(*Config)) (*Clie
 	t.Helper()
 	clock := newFakeClock()
 	logs := &syncBuffer{}
-	cfg := Config{
-		BaseURL:        baseURL,
-		AccessKey:      testAccessKey,
-		SecretKey:      testSecretKey,
-		Vendor:         "ACME",
-		Product:        "Widget",
-		Build:          "1.2.3",
-		RequestTimeout: 10 * time.Second,
-		Clock:          clock,
-		Logger:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	cfg := DefaultConfig()
+	cfg.BaseURL, cfg.AccessKey, cfg.SecretKey = baseURL, testAccessKey, testSecretKey
+	cfg.Vendor, cfg.Product, cfg.Build = "ACME", "Widget", "1.2.3"
+	cfg.RequestTimeout, cfg.Clock = 10*time.Second, clock
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, m := range mutate {
 		m(&cfg)
 	}

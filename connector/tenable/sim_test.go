@@ -33,10 +33,10 @@ func simTenant(t *testing.T, cfg tenablesim.Config) (*tenablesim.Server, *tenabl
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	c, err := tenable.New(tenable.Config{
-		BaseURL: srv.URL, AccessKey: "AK-sim", SecretKey: "SK-sim", Build: "test",
-		RetryInitial: 10 * time.Millisecond, RetryMax: 200 * time.Millisecond, MaxRetries: 8,
-	})
+	tc := tenable.DefaultConfig()
+	tc.BaseURL, tc.AccessKey, tc.SecretKey, tc.Build = srv.URL, "AK-sim", "SK-sim", "test"
+	tc.RetryInitial, tc.RetryMax, tc.MaxRetries = 10*time.Millisecond, 200*time.Millisecond, 8
+	c, err := tenable.New(tc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,51 +20,56 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/settings"
 )
 
-// Connection says how to reach the Kafka cluster.
+// Connection says how to reach the Kafka cluster. The tags declare each
+// setting's environment variable (relative to its prefix, TVMKAFKA_KAFKA_ in
+// the binary), default and description.
 type Connection struct {
 	// Brokers are bootstrap addresses, host:port.
-	Brokers []string
+	Brokers []string `envconfig:"BROKERS" default:"localhost:9092" desc:"bootstrap brokers, comma-separated host:port"`
 	// ClientID names this client in broker logs and quotas.
-	ClientID string
+	ClientID string `envconfig:"CLIENT_ID" default:"tvmkafka" desc:"client ID shown in broker logs and quotas"`
 	// TLS enables TLS; CAFile (PEM) replaces the system roots when set;
 	// CertFile/KeyFile add a client certificate.
-	TLS                bool
-	TLSCAFile          string
-	TLSCertFile        string
-	TLSKeyFile         string
-	InsecureSkipVerify bool
+	TLS                bool   `envconfig:"TLS" default:"false" desc:"connect with TLS"`
+	TLSCAFile          string `envconfig:"TLS_CA_FILE" desc:"PEM CA bundle replacing the system roots"`
+	TLSCertFile        string `envconfig:"TLS_CERT_FILE" desc:"PEM client certificate"`
+	TLSKeyFile         string `envconfig:"TLS_KEY_FILE" desc:"PEM client key"`
+	InsecureSkipVerify bool   `envconfig:"TLS_INSECURE_SKIP_VERIFY" default:"false" desc:"skip server certificate checks (test clusters only)"`
 	// SASLMechanism is "", "PLAIN", "SCRAM-SHA-256" or "SCRAM-SHA-512".
-	SASLMechanism string
-	SASLUsername  string
-	SASLPassword  string
-	// DialTimeout bounds connection set-up, TLS and SASL included (default 10s).
-	DialTimeout time.Duration
+	SASLMechanism string `envconfig:"SASL_MECHANISM" desc:"PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"`
+	SASLUsername  string `envconfig:"SASL_USERNAME" desc:"SASL user"`
+	SASLPassword  string `envconfig:"SASL_PASSWORD" desc:"SASL password (never logged)"`
+	// DialTimeout bounds connection set-up, TLS and SASL included. It is not
+	// an environment setting; zero reads 10s.
+	DialTimeout time.Duration `ignored:"true"`
 }
 
 // Validate reports every problem with the connection settings.
 func (c Connection) Validate() error {
 	var errs []error
 	if len(c.Brokers) == 0 {
-		errs = append(errs, errors.New("no Kafka brokers configured"))
+		errs = append(errs, settings.Invalid("BROKERS", "is empty: no Kafka brokers configured"))
 	}
 	for _, b := range c.Brokers {
 		if !strings.Contains(b, ":") {
-			errs = append(errs, fmt.Errorf("broker %q needs a port (host:port)", b))
+			errs = append(errs, settings.Invalid("BROKERS", "%q: a broker needs a port (host:port)", b))
 		}
 	}
 	switch strings.ToUpper(c.SASLMechanism) {
 	case "":
 	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 		if c.SASLUsername == "" || c.SASLPassword == "" {
-			errs = append(errs, fmt.Errorf("SASL %s needs a username and a password", c.SASLMechanism))
+			errs = append(errs, settings.Invalid("SASL_MECHANISM", "%s needs a username and a password", c.SASLMechanism))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("SASL mechanism %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism))
+		errs = append(errs, settings.Invalid("SASL_MECHANISM", "%q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism))
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		errs = append(errs, errors.New("a TLS client certificate needs both a cert file and a key file"))
+		errs = append(errs, settings.Invalid("TLS_CERT_FILE", "and TLS_KEY_FILE must be set together: a TLS client certificate needs both"))
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/tvmkafka/tvmkafka/pipeline/settings"
 	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 )
 
@@ -24,53 +25,37 @@ var (
 	metricBytes    = telemetry.Counter("tvmkafka.kafka.acked_bytes", "bytes of messages Kafka acknowledged", "By")
 )
 
-// ProducerConfig tunes the producer. Zero values take the defaults.
+// ProducerConfig tunes the producer. The tags declare each setting's
+// environment variable (relative to its prefix, TVMKAFKA_KAFKA_ in the binary),
+// default and description; DefaultProducerConfig returns those defaults, and
+// NewProducer refuses a zero where none makes sense instead of replacing it.
 type ProducerConfig struct {
-	Connection Connection
-	// Compression: none, gzip, snappy, lz4 (default) or zstd.
-	Compression string
-	// BatchSize is the most messages per partition batch (default 1000).
-	BatchSize int
-	// BatchBytes is the most bytes per partition batch (default 1 MiB, Kafka's
-	// default message.max.bytes).
-	BatchBytes int64
-	// BatchTimeout flushes a partial batch after this long (default 20ms; kafka-go's
-	// 1s default would hold every chunk's tail back for a second).
-	BatchTimeout time.Duration
+	// Connection is embedded so its variables sit beside the producer's
+	// (TVMKAFKA_KAFKA_BROKERS next to TVMKAFKA_KAFKA_BATCH_SIZE).
+	Connection
+	Compression string `envconfig:"COMPRESSION" default:"lz4" desc:"none, gzip, snappy, lz4 or zstd"`
+	BatchSize   int    `envconfig:"BATCH_SIZE" default:"1000" desc:"most messages per partition batch"`
+	// BatchBytes defaults to Kafka's default message.max.bytes.
+	BatchBytes int64 `envconfig:"BATCH_BYTES" default:"1048576" desc:"most bytes per partition batch"`
+	// BatchTimeout defaults well below kafka-go's 1s, which would hold every
+	// chunk's tail back for a second.
+	BatchTimeout time.Duration `envconfig:"BATCH_TIMEOUT" default:"20ms" desc:"flush a partial batch after this long"`
 	// MaxInFlightBytes bounds the bytes handed to Kafka but not yet acknowledged;
-	// Send blocks beyond it, so a fast export cannot exhaust memory (default 64 MiB).
-	MaxInFlightBytes int64
-	// MaxAttempts is how often kafka-go tries a batch before failing it (default 10).
-	MaxAttempts int
-	// WriteTimeout bounds one produce request (default 30s).
-	WriteTimeout time.Duration
-	Logger       *slog.Logger
+	// Send blocks beyond it, so a fast export cannot exhaust memory.
+	MaxInFlightBytes int64 `envconfig:"MAX_IN_FLIGHT_BYTES" default:"67108864" desc:"bytes sent but not yet acknowledged before publishing waits"`
+	// MaxAttempts is how often kafka-go tries a batch before failing it.
+	MaxAttempts int `envconfig:"MAX_ATTEMPTS" default:"10" desc:"tries of a produce request before its records fail"`
+	// WriteTimeout bounds one produce request.
+	WriteTimeout time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s" desc:"timeout of one produce request"`
+	// Logger receives writer warnings; default slog.Default().
+	Logger *slog.Logger `ignored:"true"`
 }
 
-func (c ProducerConfig) withDefaults() ProducerConfig {
-	if c.Compression == "" {
-		c.Compression = "lz4"
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = 1000
-	}
-	if c.BatchBytes <= 0 {
-		c.BatchBytes = 1 << 20
-	}
-	if c.BatchTimeout <= 0 {
-		c.BatchTimeout = 20 * time.Millisecond
-	}
-	if c.MaxInFlightBytes <= 0 {
-		c.MaxInFlightBytes = 64 << 20
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 10
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 30 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
+// DefaultProducerConfig returns the defaults the tags declare.
+func DefaultProducerConfig() ProducerConfig {
+	var c ProducerConfig
+	if err := settings.Defaults(&c); err != nil {
+		panic(err) // the tags are constants; a test covers them
 	}
 	return c
 }
@@ -92,18 +77,29 @@ func ParseCompression(name string) (kafka.Compression, error) {
 	return 0, fmt.Errorf("compression %q is not none, gzip, snappy, lz4 or zstd", name)
 }
 
-// Validate reports every problem with the producer settings.
+// Validate reports every problem with the producer settings. Zero is
+// meaningless for every producer setting (kafka-go would read it as its own
+// default), so it is refused.
 func (c ProducerConfig) Validate() error {
 	var errs []error
 	if err := c.Connection.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := ParseCompression(c.Compression); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, settings.Invalid("COMPRESSION", "%q is not none, gzip, snappy, lz4 or zstd", c.Compression))
 	}
-	d := c.withDefaults()
-	if d.MaxInFlightBytes < d.BatchBytes {
-		errs = append(errs, fmt.Errorf("max in-flight bytes %d is below one batch (%d bytes)", d.MaxInFlightBytes, d.BatchBytes))
+	positive := func(key string, v int64, show any) {
+		if v <= 0 {
+			errs = append(errs, settings.Invalid(key, "must be positive, got %v", show))
+		}
+	}
+	positive("BATCH_SIZE", int64(c.BatchSize), c.BatchSize)
+	positive("BATCH_BYTES", c.BatchBytes, c.BatchBytes)
+	positive("BATCH_TIMEOUT", int64(c.BatchTimeout), c.BatchTimeout)
+	positive("MAX_ATTEMPTS", int64(c.MaxAttempts), c.MaxAttempts)
+	positive("WRITE_TIMEOUT", int64(c.WriteTimeout), c.WriteTimeout)
+	if c.MaxInFlightBytes < c.BatchBytes {
+		errs = append(errs, settings.Invalid("MAX_IN_FLIGHT_BYTES", "must be at least one batch (BATCH_BYTES %d), got %d", c.BatchBytes, c.MaxInFlightBytes))
 	}
 	return errors.Join(errs...)
 }
@@ -131,7 +127,9 @@ func NewProducer(cfg ProducerConfig) (*Producer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("kafka producer config: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	transport, err := cfg.Connection.transport()
 	if err != nil {
 		return nil, err

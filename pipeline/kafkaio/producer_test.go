@@ -32,7 +32,8 @@ func newFake(t *testing.T, topics ...string) *kfake.Cluster {
 
 func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)) *Producer {
 	t.Helper()
-	cfg := ProducerConfig{Connection: Connection{Brokers: brokers}, Logger: quiet, MaxAttempts: 3}
+	cfg := DefaultProducerConfig()
+	cfg.Connection, cfg.Logger, cfg.MaxAttempts = Connection{Brokers: brokers}, quiet, 3
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -193,29 +194,6 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 	}
 	if err := g2.Wait(wctx); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestProducerConfigValidate(t *testing.T) {
-	tests := []struct {
-		name string
-		cfg  ProducerConfig
-		want string
-	}{
-		{"no brokers", ProducerConfig{}, "no Kafka brokers"},
-		{"broker without port", ProducerConfig{Connection: Connection{Brokers: []string{"kafka"}}}, "needs a port"},
-		{"bad compression", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}}, Compression: "brotli"}, "compression"},
-		{"sasl without password", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}, SASLMechanism: "PLAIN", SASLUsername: "u"}}, "needs a username and a password"},
-		{"unknown sasl", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}, SASLMechanism: "GSSAPI"}}, "is not PLAIN"},
-		{"bound below batch", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}}, MaxInFlightBytes: 10, BatchBytes: 100}, "below one batch"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.cfg.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("error %v, want %q", err, tt.want)
-			}
-		})
 	}
 }
 

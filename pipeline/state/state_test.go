@@ -18,7 +18,9 @@ func TestKafkaStoreRoundTrip(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, 1, map[string]string{"cleanup.policy": "compact"})
 	conn := kafkaio.Connection{Brokers: brokers}
-	p, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	pcfg := kafkaio.DefaultProducerConfig()
+	pcfg.Connection, pcfg.Logger = conn, slog.New(slog.NewTextHandler(io.Discard, nil))
+	p, err := kafkaio.NewProducer(pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
