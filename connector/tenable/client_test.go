@@ -350,3 +350,32 @@ func TestAPIErrorMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterIsNotCompounded: a server that keeps answering 429 with
+// Retry-After: 1 is asked again after about one second each time (plus at most a
+// tenth of jitter), not after a wait that grows with the exponential backoff.
+func TestRetryAfterIsNotCompounded(t *testing.T) {
+	const throttled = 4
+	var attempts atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if attempts.Add(1) <= throttled {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, 429, `{"message":"slow down"}`)
+			return
+		}
+		writeJSON(w, 200, `{"status":"FINISHED"}`)
+	})
+	c, clock, _ := newTestClient(t, srv.URL, func(c *Config) { c.RetryInitial = time.Second; c.RetryMax = time.Minute })
+	if _, err := c.ExportStatus(context.Background(), ExportVulns, "job"); err != nil {
+		t.Fatal(err)
+	}
+	waits := clock.Waits()
+	if len(waits) != throttled {
+		t.Fatalf("waits %v, want %d of them", waits, throttled)
+	}
+	for i, w := range waits {
+		if w < time.Second || w > 1100*time.Millisecond {
+			t.Errorf("wait %d = %v, want Retry-After 1s plus at most 10%% jitter (all waits %v)", i, w, waits)
+		}
+	}
+}

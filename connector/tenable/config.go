@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // DefaultBaseURL is Tenable VM's cloud API.
@@ -85,7 +87,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.Default()
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = retry.RealClock
 	}
 	return c
 }
