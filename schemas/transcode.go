@@ -69,9 +69,8 @@ func (s *Schema) NewTranscoder() *Transcoder {
 
 func forEachRecord(root *recordPlan, fn func(*recordPlan)) {
 	seen := make(map[*recordPlan]bool)
-	var walkType func(tp *typePlan)
-	var walk func(rp *recordPlan)
-	walk = func(rp *recordPlan) {
+	var walkType func(tp *typePlan) // declared first: the two walks call each other
+	walk := func(rp *recordPlan) {
 		if seen[rp] {
 			return
 		}
