@@ -24,7 +24,9 @@ func simTenant(t *testing.T, cfg tenablesim.Config) (*tenablesim.Server, *tenabl
 	if cfg.Assets == 0 {
 		cfg.Assets = 120
 	}
-	cfg.QueueLatency = time.Millisecond
+	if cfg.QueueLatency == 0 {
+		cfg.QueueLatency = time.Millisecond
+	}
 	cfg.ChunkLatency = time.Millisecond
 	cfg.ImportLatency = time.Millisecond
 	sim, err := tenablesim.New(cfg)
@@ -195,8 +197,9 @@ func TestExportsAgainstSimulator(t *testing.T) {
 }
 
 func TestSimulatorDuplicateExportIsAdopted(t *testing.T) {
-	sim, c := simTenant(t, tenablesim.Config{Seed: 4})
-	_ = sim
+	// The first export stays queued: one that had finished before the second
+	// request would not conflict with it.
+	sim, c := simTenant(t, tenablesim.Config{Seed: 4, QueueLatency: time.Minute})
 	req := tenable.VulnExportRequest{NumAssets: 50, Filters: tenable.VulnFilters{Since: time.Unix(1, 0), State: []string{"OPEN"}}}
 	first, err := c.StartVulnExport(context.Background(), req)
 	if err != nil {
