@@ -69,7 +69,7 @@ func (s *Schema) NewTranscoder() *Transcoder {
 
 func forEachRecord(root *recordPlan, fn func(*recordPlan)) {
 	seen := make(map[*recordPlan]bool)
-	var walkType func(tp *typePlan) // declared first: the two walks call each other
+	var walkType func(tp *typePlan)
 	walk := func(rp *recordPlan) {
 		if seen[rp] {
 			return
