@@ -94,3 +94,30 @@ func TestParseTimestampAgreesWithTimePackage(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTimestamp: parsing never panics, an accepted timestamp lies within
+// years 0001 to 9999, and its RFC 3339 text reads back, with parseTimestamp and
+// with the time package, as the same millisecond.
+func FuzzParseTimestamp(f *testing.F) {
+	for _, seed := range []string{"2022-05-28T15:12:03.336Z", "1653750723", "1653750723336", "1653750723.336", "2022-05-28",
+		"2022/05/28", "2022-05-28 15:12:03+0200", "", "-1", "1e300", "NaN", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.9999Z"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ms, ok := parseTimestamp([]byte(s))
+		if !ok {
+			return
+		}
+		if ms < minTimestampMillis || ms > maxTimestampMillis {
+			t.Fatalf("%q gave %d ms, outside years 0001-9999", s, ms)
+		}
+		text := time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+		back, ok := parseTimestamp([]byte(text))
+		if !ok || back != ms {
+			t.Fatalf("%q gave %d ms = %s, which reads back as %d, %v", s, ms, text, back, ok)
+		}
+		if tt, err := time.Parse(time.RFC3339Nano, text); err != nil || tt.UnixMilli() != ms {
+			t.Fatalf("%q gave %s, which the time package reads as %v, %v", s, text, tt, err)
+		}
+	})
+}

@@ -91,7 +91,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 		a.http = srv
 	}
 	if cfg.SchemaRegistry.URL != "" {
-		reg, err := registry.New(registry.Config{URL: cfg.SchemaRegistry.URL, Username: cfg.SchemaRegistry.Username, Password: cfg.SchemaRegistry.Password})
+		reg, err := registry.New(cfg.SchemaRegistry)
 		if err != nil {
 			_ = a.Close()
 			return nil, fmt.Errorf("TVMKAFKA_SCHEMA_REGISTRY_URL: %w", err)

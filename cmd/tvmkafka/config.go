@@ -17,6 +17,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/settings"
+	"github.com/tvmkafka/tvmkafka/schemas/registry"
 )
 
 // envPrefix prefixes every environment variable of the connector.
@@ -30,7 +31,7 @@ const envPrefix = "TVMKAFKA"
 type config struct {
 	Tenable        tenable.Config         `envconfig:"TENABLE"`
 	Kafka          kafkaio.ProducerConfig `envconfig:"KAFKA"`
-	SchemaRegistry registryConfig         `envconfig:"SCHEMA_REGISTRY"`
+	SchemaRegistry registry.Config        `envconfig:"SCHEMA_REGISTRY"`
 	Topic          topicConfig            `envconfig:"TOPIC"`
 	Source         source.Config          `envconfig:"SOURCE"`
 	Run            runConfig              `envconfig:"RUN"`
@@ -40,12 +41,6 @@ type config struct {
 	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"serve /metrics (Prometheus), /healthz and /readyz here, e.g. :9464; empty: off"`
 	// Streams holds the per-stream variables of source.Table.
 	Streams streamConfig `ignored:"true"`
-}
-
-type registryConfig struct {
-	URL      string `envconfig:"URL" desc:"Confluent-compatible schema registry; empty: Avro single-object encoding"`
-	Username string `envconfig:"USERNAME" desc:"registry basic-auth user"`
-	Password string `envconfig:"PASSWORD" desc:"registry basic-auth password (never logged)"`
 }
 
 // topicConfig holds the topics that are not a source stream's, and how topics

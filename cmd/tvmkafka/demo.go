@@ -235,7 +235,9 @@ func printSample(ctx context.Context, say func(string, ...any), brokers []string
 }
 
 func produceInbound(ctx context.Context, brokers []string, topic string, values []string) error {
-	p, err := kafkaio.NewProducer(kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: brokers}, BatchTimeout: 5 * time.Millisecond})
+	cfg := kafkaio.DefaultProducerConfig()
+	cfg.Connection.Brokers, cfg.BatchTimeout = brokers, 5*time.Millisecond
+	p, err := kafkaio.NewProducer(cfg)
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ func registerSchemas(ctx context.Context, cmd *cobra.Command, selected []*schema
 	if cfg.SchemaRegistry.URL == "" {
 		return errors.New("TVMKAFKA_SCHEMA_REGISTRY_URL is not set")
 	}
-	reg, err := registry.New(registry.Config{URL: cfg.SchemaRegistry.URL, Username: cfg.SchemaRegistry.Username, Password: cfg.SchemaRegistry.Password})
+	reg, err := registry.New(cfg.SchemaRegistry)
 	if err != nil {
 		return err
 	}

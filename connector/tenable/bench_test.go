@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/go-json-experiment/json"
+
+	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
 // findingsPerAsset is a typical count: most are informational, a few are not.
@@ -96,24 +98,28 @@ func (r *vulnChunkReader) fill() {
 
 // BenchmarkDecodeVulnChunk decodes a 5,000-asset vulnerability chunk (175,000
 // findings built from recorded real findings) as the client streams it: split
-// only, and split plus decoding into the typed Vuln.
+// only, and split plus transcoding to Avro with the vuln schema, as the source
+// stage does with each record.
 func BenchmarkDecodeVulnChunk(b *testing.B) {
 	const assets = 5000
 	probe := newVulnChunkReader(b, assets)
 	chunkBytes, _ := io.Copy(io.Discard, probe)
 	records := float64(assets * findingsPerAsset)
 	for _, mode := range []struct {
-		name  string
-		typed bool
-	}{{"raw", false}, {"typed", true}} {
+		name       string
+		transcoded bool
+	}{{"raw", false}, {"transcoded", true}} {
 		b.Run(fmt.Sprintf("assets=%d/%s", assets, mode.name), func(b *testing.B) {
 			b.SetBytes(chunkBytes)
+			tc := vulnTranscoder(b)
+			var avro []byte
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			for b.Loop() {
 				n, err := DecodeChunk(newVulnChunkReader(b, assets), 0, func(rec []byte) error {
-					if mode.typed {
-						_, err := Decode[Vuln](rec)
+					if mode.transcoded {
+						var err error
+						avro, _, err = tc.Transcode(avro[:0], rec, nil)
 						return err
 					}
 					return nil
@@ -137,14 +143,15 @@ func TestDecodeChunkMemoryIsFlat(t *testing.T) {
 	if testing.Short() {
 		t.Skip("decodes 77,000 findings")
 	}
+	tc := vulnTranscoder(t)
+	var avro []byte
 	peak := func(assets int) uint64 {
 		var maxLive uint64
 		var ms runtime.MemStats
 		n, err := DecodeChunk(newVulnChunkReader(t, assets), 0, func(rec []byte) error {
-			if _, err := Decode[Vuln](rec); err != nil {
-				return err
-			}
-			return nil
+			var err error
+			avro, _, err = tc.Transcode(avro[:0], rec, nil)
+			return err
 		})
 		if err != nil || n != assets*findingsPerAsset {
 			t.Fatalf("decoded %d, err %v", n, err)
@@ -173,4 +180,14 @@ func TestDecodeChunkMemoryIsFlat(t *testing.T) {
 	if large > small+small/4+512<<10 {
 		t.Errorf("a chunk ten times larger needed %d KiB, the small one %d KiB: decoding does not stream", large>>10, small>>10)
 	}
+}
+
+// vulnTranscoder turns vulnerability records into Avro as the source stage does.
+func vulnTranscoder(t testing.TB) *schemas.Transcoder {
+	t.Helper()
+	s, err := schemas.Get(schemas.NameVuln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.NewTranscoder()
 }

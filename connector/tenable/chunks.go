@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // RecordFunc receives one record of a chunk or page as raw JSON. The slice is only
 // valid during the call: copy it to keep it.
 type RecordFunc func(record []byte) error
 
-// maxChunkAttempts bounds how often one chunk is downloaded again after its body
+// maxBodyAttempts bounds how often one chunk or page is downloaded after its body
 // broke off or did not parse (pyTenable allows four attempts as well).
-const maxChunkAttempts = 4
+const maxBodyAttempts = 4
 
 // errTruncatedChunk marks a chunk body that ended before its closing bracket.
 var errTruncatedChunk = errors.New("chunk body ended early")
@@ -89,45 +91,59 @@ func chunkReadError(err error) error {
 func (c *Client) DownloadChunk(ctx context.Context, kind ExportKind, uuid string, chunk int, fn RecordFunc) (int, error) {
 	path := chunkPath(kind, uuid, chunk)
 	delivered := 0
-	var lastErr error
-	for attempt := 1; attempt <= maxChunkAttempts; attempt++ {
+	attempt := 0
+	op := func(ctx context.Context) error {
+		attempt++
 		resp, err := c.do(ctx, call{method: http.MethodGet, path: path, stream: true})
-		if err != nil {
+		if err != nil { // do has retried what was worth retrying
 			if errors.Is(err, ErrNotFound) {
-				return delivered, fmt.Errorf("chunk %d of %s export %s: %w: %w", chunk, kind, uuid, ErrChunkExpired, err)
+				return retry.Permanent(fmt.Errorf("%w: %w", ErrChunkExpired, err))
 			}
-			return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, err)
+			return retry.Permanent(err)
 		}
 		n, err := DecodeChunk(resp.Body, delivered, fn)
 		_ = resp.Body.Close()
-		if n > delivered {
-			delivered = n
+		if err == nil && n < delivered {
+			return retry.Permanent(fmt.Errorf("%d records on attempt %d, %d before: the chunk changed", n, attempt, delivered))
 		}
+		delivered = max(delivered, n)
 		if err == nil {
-			if n < delivered {
-				return delivered, fmt.Errorf("chunk %d of %s export %s: %d records on attempt %d, %d before: the chunk changed", chunk, kind, uuid, n, attempt, delivered)
-			}
-			return n, nil
+			return nil
 		}
 		var fnErr *recordFuncError
 		if errors.As(err, &fnErr) {
-			return delivered, fnErr.err
+			return retry.Permanent(err)
 		}
 		if ctx.Err() != nil {
-			return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, ctx.Err())
+			return retry.Permanent(ctx.Err())
 		}
-		lastErr = err
-		if attempt == maxChunkAttempts {
-			break
-		}
-		wait := c.cfg.RetryInitial << (attempt - 1)
+		return err
+	}
+	notify := func(err error, attempt int, wait time.Duration) {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "chunk download broke off, fetching it again",
 			slog.String("kind", string(kind)), slog.String("export_uuid", uuid), slog.Int("chunk", chunk),
 			slog.Int("records_so_far", delivered), slog.Int("attempt", attempt), slog.Duration("wait", wait),
 			slog.String("error", err.Error()))
-		if err := sleep(ctx, c.cfg.Clock, min(wait, 30*time.Second)); err != nil {
-			return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, err)
-		}
 	}
-	return delivered, fmt.Errorf("chunk %d of %s export %s: unreadable after %d attempts: %w", chunk, kind, uuid, maxChunkAttempts, lastErr)
+	err := retry.Do(ctx, c.bodyPolicy(), op, notify)
+	if err == nil {
+		return delivered, nil
+	}
+	var fnErr *recordFuncError
+	if errors.As(err, &fnErr) {
+		return delivered, fnErr.err
+	}
+	var stopped *retry.StoppedError
+	if errors.As(err, &stopped) && !stopped.Deadline {
+		return delivered, fmt.Errorf("chunk %d of %s export %s: unreadable after %d attempts: %w", chunk, kind, uuid, stopped.Attempts, stopped.Err)
+	}
+	return delivered, fmt.Errorf("chunk %d of %s export %s: %w", chunk, kind, uuid, err)
+}
+
+// bodyPolicy is the retry policy of a body that broke off or did not parse
+// after a 2xx answer: the request itself was already retried by do, so only a
+// few attempts with short waits (at most 30s) before the body is given up.
+func (c *Client) bodyPolicy() retry.Policy {
+	return retry.Policy{Initial: c.cfg.RetryInitial, Max: min(c.cfg.RetryMax, 30*time.Second),
+		MaxRetries: maxBodyAttempts - 1, Clock: c.cfg.Clock}
 }

@@ -43,24 +43,25 @@ func TestDecodeRecordedChunks(t *testing.T) {
 		check func(t *testing.T, records []jsontext.Value)
 	}{
 		{"j1-vuln-export-records-2022.json", 2, func(t *testing.T, rs []jsontext.Value) {
-			v := mustDecode[Vuln](t, rs[0])
-			if v.Asset.UUID != "e6782de6-e520-4fa8-8ca9-49286d7fca2a" || v.Plugin.ID != 159106 || v.Plugin.CVSS3BaseScore == nil || *v.Plugin.CVSS3BaseScore != 9.8 {
-				t.Errorf("vuln fields: %+v", v.Plugin)
+			v := decodeMap(t, rs[0])
+			if member(v, "asset", "uuid") != "e6782de6-e520-4fa8-8ca9-49286d7fca2a" || member(v, "plugin", "id") != 159106.0 ||
+				member(v, "plugin", "cvss3_base_score") != 9.8 {
+				t.Errorf("vuln fields: %v", v["plugin"])
 			}
-			if v.Indexed.IsZero() || v.Indexed.Year() != 2022 { // an ISO string here
-				t.Errorf("indexed = %v", v.Indexed)
+			if indexed, _ := member(v, "indexed").(string); !strings.HasPrefix(indexed, "2022-") { // an ISO string here
+				t.Errorf("indexed = %v", member(v, "indexed"))
 			}
-			if v.Plugin.VPR == nil || v.Plugin.VPR.Score == nil || *v.Plugin.VPR.Score != 7.4 {
-				t.Errorf("vpr = %+v", v.Plugin.VPR)
+			if member(v, "plugin", "vpr", "score") != 7.4 {
+				t.Errorf("vpr = %v", member(v, "plugin", "vpr"))
 			}
 		}},
 		{"pytenable-cassette-vuln-export-records-2018.json", 3, func(t *testing.T, rs []jsontext.Value) {
-			states := map[string]int{}
+			states := map[any]int{}
 			for _, r := range rs {
-				v := mustDecode[Vuln](t, r)
-				states[v.State]++
-				if v.State == "REOPENED" && v.LastFixed.Year() != 2018 {
-					t.Errorf("the reopened finding keeps its last_fixed, got %v", v.LastFixed)
+				v := decodeMap(t, r)
+				states[v["state"]]++
+				if lastFixed, _ := v["last_fixed"].(string); v["state"] == "REOPENED" && !strings.HasPrefix(lastFixed, "2018-") {
+					t.Errorf("the reopened finding keeps its last_fixed, got %v", v["last_fixed"])
 				}
 			}
 			if states["OPEN"] != 2 || states["REOPENED"] != 1 {
@@ -68,20 +69,20 @@ func TestDecodeRecordedChunks(t *testing.T) {
 			}
 		}},
 		{"openapi-vuln-export-chunk-example.json", -1, func(t *testing.T, rs []jsontext.Value) {
-			v := mustDecode[Vuln](t, rs[0])
-			if v.FindingID == "" || v.Indexed.IsZero() {
-				t.Errorf("finding_id %q indexed %v", v.FindingID, v.Indexed)
+			v := decodeMap(t, rs[0])
+			if v["finding_id"] == "" || v["finding_id"] == nil || v["indexed"] == nil {
+				t.Errorf("finding_id %v indexed %v", v["finding_id"], v["indexed"])
 			}
 		}},
 		{"j1-asset-export-v1-records-2022.json", 2, func(t *testing.T, rs []jsontext.Value) {
-			a := mustDecode[Asset](t, rs[0])
-			if a.ID == "" || len(a.Sources) == 0 || a.CreatedAt.IsZero() {
-				t.Errorf("asset: %+v", a)
+			a := decodeMap(t, rs[0])
+			if sources, _ := a["sources"].([]any); a["id"] == nil || len(sources) == 0 || a["created_at"] == nil {
+				t.Errorf("asset: %v", a)
 			}
 		}},
 		{"pytenable-cassette-asset-export-v1-records-2018.json", 3, func(t *testing.T, rs []jsontext.Value) {
 			for _, r := range rs {
-				if a := mustDecode[Asset](t, r); a.ID == "" {
+				if id, _ := decodeMap(t, r)["id"].(string); id == "" {
 					t.Error("asset without id")
 				}
 			}
@@ -89,9 +90,9 @@ func TestDecodeRecordedChunks(t *testing.T) {
 		{"openapi-asset-export-v1-chunk-example.json", -1, nil},
 		{"openapi-asset-export-v2-chunk-example.json", -1, nil},
 		{"openapi-compliance-export-chunk-example.json", -1, func(t *testing.T, rs []jsontext.Value) {
-			c := mustDecode[ComplianceFinding](t, rs[0])
-			if c.AssetUUID == "" || c.CheckID == "" || c.LastSeen.IsZero() {
-				t.Errorf("compliance: %+v", c)
+			c := decodeMap(t, rs[0])
+			if c["asset_uuid"] == nil || c["check_id"] == nil || c["last_seen"] == nil {
+				t.Errorf("compliance: %v", c)
 			}
 		}},
 	}
@@ -113,62 +114,6 @@ func TestDecodeRecordedChunks(t *testing.T) {
 				tt.check(t, records)
 			}
 		})
-	}
-}
-
-func mustDecode[T any](t *testing.T, raw []byte) T {
-	t.Helper()
-	v, err := Decode[T](raw)
-	if err != nil {
-		t.Fatalf("decode %T: %v", v, err)
-	}
-	return v
-}
-
-func TestTolerantScalars(t *testing.T) {
-	type rec struct {
-		T Time   `json:"t"`
-		F *Float `json:"f"`
-		I Int    `json:"i"`
-	}
-	want := time.Date(2022, 5, 28, 15, 12, 3, 336000000, time.UTC)
-	tests := []struct {
-		in     string
-		wantT  time.Time
-		wantF  float64
-		wantI  int64
-		hasErr bool
-	}{
-		{`{"t":"2022-05-28T15:12:03.336Z","f":9,"i":4}`, want, 9, 4, false},
-		{`{"t":1653750723.336,"f":9.8,"i":4.0}`, want, 9.8, 4, false},
-		{`{"t":1653750723336,"f":"7.5","i":"4"}`, want, 7.5, 4, false},
-		{`{"t":null,"f":null,"i":null}`, time.Time{}, 0, 0, false},
-		{`{"t":"2022-05-28"}`, time.Date(2022, 5, 28, 0, 0, 0, 0, time.UTC), 0, 0, false},
-		{`{"t":"2022/05/28"}`, time.Date(2022, 5, 28, 0, 0, 0, 0, time.UTC), 0, 0, false},
-		{`{"i":4.5}`, time.Time{}, 0, 0, true},
-		{`{"t":"yesterday"}`, time.Time{}, 0, 0, true},
-	}
-	for _, tt := range tests {
-		r, err := Decode[rec]([]byte(tt.in))
-		if tt.hasErr {
-			if err == nil {
-				t.Errorf("%s: want an error", tt.in)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s: %v", tt.in, err)
-			continue
-		}
-		if !r.T.Equal(tt.wantT) {
-			t.Errorf("%s: time %v, want %v", tt.in, r.T.Time, tt.wantT)
-		}
-		if tt.wantF != 0 && (r.F == nil || float64(*r.F) != tt.wantF) {
-			t.Errorf("%s: float %v, want %v", tt.in, r.F, tt.wantF)
-		}
-		if int64(r.I) != tt.wantI {
-			t.Errorf("%s: int %d, want %d", tt.in, r.I, tt.wantI)
-		}
 	}
 }
 
@@ -358,14 +303,19 @@ func TestListPluginsPages(t *testing.T) {
 		LastUpdated: time.Date(2019, 1, 1, 15, 0, 0, 0, time.UTC), Size: size,
 		OnPage: func(p PluginPage) error { pages = append(pages, p); return nil },
 	}, func(rec []byte) error {
-		p, err := Decode[Plugin](rec)
-		if err != nil {
+		var p struct {
+			ID         int64 `json:"id"`
+			Attributes struct {
+				PluginModificationDate string `json:"plugin_modification_date"`
+			} `json:"attributes"`
+		}
+		if err := json.Unmarshal(rec, &p); err != nil {
 			return err
 		}
-		if p.Attributes.PluginModificationDate.IsZero() {
+		if p.Attributes.PluginModificationDate == "" {
 			t.Errorf("plugin %d without modification date", p.ID)
 		}
-		ids = append(ids, int64(p.ID))
+		ids = append(ids, p.ID)
 		return nil
 	})
 	if err != nil {

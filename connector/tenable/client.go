@@ -7,18 +7,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/go-json-experiment/json"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 )
 
@@ -45,12 +47,60 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("tenable client config: %w", err)
 	}
 	cfg = cfg.withCollaborators()
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("tenable client config: base URL: %w", err)
+	}
+	cfg.HTTPClient = sameOriginRedirects(cfg.HTTPClient, origin(base))
 	return &Client{
 		cfg:       cfg,
 		apiKeys:   "accessKey=" + cfg.AccessKey + "; secretKey=" + cfg.SecretKey + ";",
 		userAgent: UserAgent(cfg.Vendor, cfg.Product, cfg.Build),
 		log:       cfg.Logger,
 	}, nil
+}
+
+// ErrCrossOriginRedirect: the API answered with a redirect to another scheme,
+// host or port, which the client refuses to follow.
+var ErrCrossOriginRedirect = errors.New("tenable: redirect to another origin refused")
+
+// sameOriginRedirects returns a copy of hc that follows redirects only within
+// the base URL's origin. Go's client re-sends custom headers such as X-ApiKeys
+// on every redirect (it strips only Authorization and Cookie when the host
+// changes), so following a redirect elsewhere would hand the secret key to
+// whoever answers there. Tenable VM's API documents no redirect to another
+// origin, so one is refused rather than followed without the keys.
+func sameOriginRedirects(hc *http.Client, base string) *http.Client {
+	c := *hc
+	next := hc.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if o := origin(req.URL); o != base {
+			return fmt.Errorf("%w: %s redirects to %s, the API is at %s", ErrCrossOriginRedirect, via[len(via)-1].URL.Path, o, base)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 { // net/http's own limit
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &c
+}
+
+// origin is scheme://host:port of u, with the scheme's default port made explicit.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // UserAgent builds Tenable's standard integration User-Agent, followed by the
@@ -100,6 +150,17 @@ func (r call) url(base string) string {
 	return u
 }
 
+// Clock is the time source of retry and poll waits (retry.Clock), kept under
+// this name so callers configuring a Client need not import pipeline/retry.
+type Clock = retry.Clock
+
+// policy is the retry policy of one call: exponential from RetryInitial to
+// RetryMax when the server names no delay, its Retry-After as given when it does,
+// at most MaxRetries retries, never past the context deadline.
+func (c *Client) policy() retry.Policy {
+	return retry.Policy{Initial: c.cfg.RetryInitial, Max: c.cfg.RetryMax, MaxRetries: c.cfg.MaxRetries, Clock: c.cfg.Clock}
+}
+
 // do sends the call, retrying throttled and retryable failures, and returns the
 // 2xx response. The caller must close its body. Any non-2xx ends as an *APIError.
 func (c *Client) do(ctx context.Context, r call) (*http.Response, error) {
@@ -109,8 +170,7 @@ func (c *Client) do(ctx context.Context, r call) (*http.Response, error) {
 		resp        *http.Response
 		lastErr     error
 	)
-	policy := newRetryPolicy(ctx, c.cfg)
-	op := func() error {
+	op := func(ctx context.Context) error {
 		attempt++
 		c.attempts.Add(1)
 		res, err := c.attempt(ctx, r, attempt, lastReqUUID)
@@ -120,38 +180,39 @@ func (c *Client) do(ctx context.Context, r call) (*http.Response, error) {
 		}
 		lastErr = err
 		if ctx.Err() != nil {
-			return backoff.Permanent(err)
+			return retry.Permanent(err)
+		}
+		if Classify(err) == Permanent && !isAttemptTimeout(err) {
+			return retry.Permanent(err)
 		}
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
 			lastReqUUID = apiErr.RequestUUID
-			policy.retryAfter = apiErr.RetryAfter
-		} else {
-			policy.retryAfter = 0
-		}
-		if Classify(err) == Permanent && !isAttemptTimeout(err) {
-			return backoff.Permanent(err)
+			// The server's delay replaces the exponential one, never adds to it.
+			return retry.After(err, apiErr.RetryAfter)
 		}
 		return err
 	}
-	notify := func(err error, wait time.Duration) {
+	notify := func(err error, attempt int, wait time.Duration) {
 		metricRetries.Add(ctx, 1)
 		c.log.LogAttrs(ctx, slog.LevelWarn, "tenable request failed, retrying",
 			slog.String("method", r.method), slog.String("path", r.path),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
 	}
-	err := backoff.RetryNotifyWithTimer(op, policy, notify, &clockTimer{clock: c.cfg.Clock})
+	err := retry.Do(ctx, c.policy(), op, notify)
 	if err == nil {
 		return resp, nil
 	}
-	if policy.stoppedByDeadline {
+	var stopped *retry.StoppedError
+	switch {
+	case errors.As(err, &stopped) && stopped.Deadline:
 		return nil, fmt.Errorf("%s %s: giving up after %d attempts, the next retry would pass the deadline: %w", r.method, r.path, attempt, lastErr)
-	}
-	if ctx.Err() != nil && lastErr != nil && !errors.Is(lastErr, ctx.Err()) {
+	case ctx.Err() != nil && lastErr != nil && !errors.Is(lastErr, ctx.Err()):
 		return nil, fmt.Errorf("%s %s: %w (after %d attempts, last error: %v)", r.method, r.path, ctx.Err(), attempt, lastErr)
-	}
-	if attempt > 1 && Classify(err) != Permanent {
-		return nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", r.method, r.path, attempt, err)
+	case stopped != nil && attempt > 1:
+		return nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", r.method, r.path, attempt, lastErr)
+	case stopped != nil:
+		return nil, lastErr // no retry allowed: the failure as it came
 	}
 	return nil, err
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -312,6 +314,111 @@ func TestAPIErrorMessages(t *testing.T) {
 		e := &APIError{Method: "GET", Path: "/p", StatusCode: 429, Body: []byte(tt.body)}
 		if !strings.Contains(e.Error(), tt.want) {
 			t.Errorf("Error() = %q, want it to contain %q", e.Error(), tt.want)
+		}
+	}
+}
+
+// TestRetryAfterIsNotCompounded: a server that keeps answering 429 with
+// Retry-After: 1 is asked again after about one second each time (plus at most a
+// tenth of jitter), not after a wait that grows with the exponential backoff.
+func TestRetryAfterIsNotCompounded(t *testing.T) {
+	const throttled = 4
+	var attempts atomic.Int32
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if attempts.Add(1) <= throttled {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, 429, `{"message":"slow down"}`)
+			return
+		}
+		writeJSON(w, 200, `{"status":"FINISHED"}`)
+	})
+	c, clock, _ := newTestClient(t, srv.URL, func(c *Config) { c.RetryInitial = time.Second; c.RetryMax = time.Minute })
+	if _, err := c.ExportStatus(context.Background(), ExportVulns, "job"); err != nil {
+		t.Fatal(err)
+	}
+	waits := clock.Waits()
+	if len(waits) != throttled {
+		t.Fatalf("waits %v, want %d of them", waits, throttled)
+	}
+	for i, w := range waits {
+		if w < time.Second || w > 1100*time.Millisecond {
+			t.Errorf("wait %d = %v, want Retry-After 1s plus at most 10%% jitter (all waits %v)", i, w, waits)
+		}
+	}
+}
+
+// TestRedirectToAnotherOriginIsRefused: the keys go to the configured origin
+// only. A redirect to another host or port is refused with an error naming it,
+// and the other server never sees X-ApiKeys.
+func TestRedirectToAnotherOriginIsRefused(t *testing.T) {
+	for _, status := range []int{http.StatusFound, http.StatusTemporaryRedirect} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			var leaked atomic.Value
+			var reached atomic.Bool
+			other := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				reached.Store(true)
+				leaked.Store(r.Header.Get("X-ApiKeys"))
+				writeJSON(w, 200, `{"status":"FINISHED"}`)
+			})
+			srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+r.URL.Path, status)
+			})
+			c, _, _ := newTestClient(t, srv.URL)
+			_, err := c.ExportStatus(context.Background(), ExportVulns, "job")
+			if reached.Load() {
+				t.Errorf("the redirect was followed; X-ApiKeys sent there: %q", leaked.Load())
+			}
+			if !errors.Is(err, ErrCrossOriginRedirect) {
+				t.Fatalf("want ErrCrossOriginRedirect, got %v", err)
+			}
+			if !strings.Contains(err.Error(), other.URL) {
+				t.Errorf("error %q does not name the redirect target %s", err, other.URL)
+			}
+			if Classify(err) != Permanent {
+				t.Errorf("a refused redirect is permanent, got %v", Classify(err))
+			}
+		})
+	}
+}
+
+// TestRedirectWithinTheOriginKeepsTheKeys: a redirect to another path of the same
+// origin is followed, with the keys.
+func TestRedirectWithinTheOriginKeepsTheKeys(t *testing.T) {
+	var keys atomic.Value
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/moved" {
+			http.Redirect(w, r, "/moved", http.StatusFound)
+			return
+		}
+		keys.Store(r.Header.Get("X-ApiKeys"))
+		writeJSON(w, 200, `{"status":"FINISHED"}`)
+	})
+	c, _, _ := newTestClient(t, srv.URL)
+	if _, err := c.ExportStatus(context.Background(), ExportVulns, "job"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := keys.Load().(string); !strings.Contains(got, testSecretKey) {
+		t.Errorf("X-ApiKeys after a same-origin redirect = %q", got)
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"https://cloud.tenable.com", "https://cloud.tenable.com:443/x", true},
+		{"https://cloud.tenable.com", "https://CLOUD.tenable.com/x", true},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8081/x", false},
+		{"https://cloud.tenable.com", "http://cloud.tenable.com/x", false},
+		{"https://cloud.tenable.com", "https://cloud.tenable.com.evil.test/x", false},
+		{"http://[::1]:80", "http://[::1]/x", true},
+	}
+	for _, tt := range tests {
+		a, _ := url.Parse(tt.a)
+		b, _ := url.Parse(tt.b)
+		if got := origin(a) == origin(b); got != tt.same {
+			t.Errorf("same origin %s, %s = %v, want %v", tt.a, tt.b, got, tt.same)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 	"github.com/tvmkafka/tvmkafka/pipeline/settings"
 )
 
@@ -75,7 +76,7 @@ func (c Config) withCollaborators() Config {
 		c.Logger = slog.Default()
 	}
 	if c.Clock == nil {
-		c.Clock = realClock{}
+		c.Clock = retry.RealClock
 	}
 	return c
 }

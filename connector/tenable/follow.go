@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // FollowOptions tune FollowExport. Zero values take the defaults.
@@ -19,7 +21,8 @@ type FollowOptions struct {
 	Done []int
 	// PollInitial and PollMax bound the wait between status polls while no new
 	// chunk appears: it starts at PollInitial (default 2s), grows by half each time
-	// and stops growing at PollMax (default 30s). A new chunk resets it.
+	// and stops growing at PollMax (default 30s). A new chunk resets it. There is
+	// no jitter: one follower polls one job, so there is no crowd to spread.
 	PollInitial time.Duration
 	PollMax     time.Duration
 	// QueueTimeout cancels the job when it stays QUEUED longer (0: wait as long as
@@ -85,7 +88,8 @@ func (c *Client) FollowExport(ctx context.Context, job ExportJob, opts FollowOpt
 		outcomes  = make(chan chunkOutcome)
 		firstErr  error
 		terminal  bool
-		interval  = pollInitial
+		polls     = retry.NewSchedule(retry.Policy{Initial: pollInitial, Max: pollMax, Multiplier: 1.5, Jitter: -1})
+		interval  time.Duration
 		pollAt    <-chan time.Time
 		queuedFor time.Duration
 		started   = c.cfg.Clock.Now()
@@ -113,10 +117,9 @@ func (c *Client) FollowExport(ctx context.Context, job ExportJob, opts FollowOpt
 		}
 		terminal = st.Status.Terminal()
 		if found {
-			interval = pollInitial
-		} else if res.Polls > 1 {
-			interval = min(time.Duration(float64(interval)*1.5), pollMax)
+			polls.Reset()
 		}
+		interval = polls.Next()
 		if st.Status == StateQueued && opts.QueueTimeout > 0 {
 			queuedFor = c.cfg.Clock.Now().Sub(started)
 			if queuedFor > opts.QueueTimeout {

@@ -76,27 +76,6 @@ func equalRecords(a, b [][]byte) bool {
 	return true
 }
 
-// FuzzParseTime: parsing never panics, and a time it accepts survives a round
-// trip through RFC 3339.
-func FuzzParseTime(f *testing.F) {
-	for _, seed := range []string{"2022-05-28T15:12:03.336Z", "1653750723", "1653750723336", "2022-05-28", "2022/05/28", "", "-1", "1e300", "NaN"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		v, err := ParseTime(s)
-		if err != nil || v.IsZero() {
-			return
-		}
-		if v.Year() < 0 || v.Year() > 9999 {
-			return // outside RFC 3339
-		}
-		back, err := time.Parse(time.RFC3339Nano, v.Format(time.RFC3339Nano))
-		if err != nil || !back.Equal(v) {
-			t.Fatalf("%q parsed to %v, which does not round-trip: %v", s, v, err)
-		}
-	})
-}
-
 // FuzzRetryAfter: any header value gives a delay within [0, maxRetryAfter].
 func FuzzRetryAfter(f *testing.F) {
 	for _, seed := range []string{"30", "1.5", "-3", "Wed, 21 Oct 2015 07:28:00 GMT", "", "1e309", "NaN", "Inf"} {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json"
 )
 
 const (
@@ -100,4 +102,27 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// decodeMap decodes a JSON object record, numbers as float64.
+func decodeMap(t testing.TB, rec []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(rec, &m); err != nil {
+		t.Fatalf("record %.80s: %v", rec, err)
+	}
+	return m
+}
+
+// member walks the members of nested objects; nil when one is missing.
+func member(v map[string]any, path ...string) any {
+	var cur any = v
+	for _, name := range path {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = obj[name]
+	}
+	return cur
 }

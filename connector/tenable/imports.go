@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // MaxImportBodyBytes is the documented limit of one POST /import/assets request
@@ -168,7 +170,7 @@ func (c *Client) WaitImportJob(ctx context.Context, uuid string, interval time.D
 		if job.Done() {
 			return job, nil
 		}
-		if err := sleep(ctx, c.cfg.Clock, interval); err != nil {
+		if err := retry.Wait(ctx, c.cfg.Clock, interval); err != nil {
 			return job, fmt.Errorf("import job %s: %w", uuid, err)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // Plugin list paging limits.
@@ -85,11 +87,11 @@ func (c *Client) pluginPage(ctx context.Context, lastUpdated time.Time, size, pa
 		q.Set("last_updated", lastUpdated.UTC().Format(time.DateOnly))
 	}
 	delivered := 0
-	var lastErr error
-	for attempt := 1; attempt <= maxChunkAttempts; attempt++ {
+	var got PluginPage
+	op := func(ctx context.Context) error {
 		resp, err := c.do(ctx, call{method: http.MethodGet, path: "/plugins/plugin", query: q, stream: true})
-		if err != nil {
-			return PluginPage{}, fmt.Errorf("list plugins page %d: %w", page, err)
+		if err != nil { // do has retried what was worth retrying
+			return retry.Permanent(err)
 		}
 		p, err := decodePluginPage(resp.Body, delivered, fn)
 		_ = resp.Body.Close()
@@ -97,23 +99,35 @@ func (c *Client) pluginPage(ctx context.Context, lastUpdated time.Time, size, pa
 		delivered = max(delivered, p.Records)
 		if err == nil {
 			p.Page = page
-			return p, nil
+			got = p
+			return nil
 		}
 		var fnErr *recordFuncError
-		if errors.As(err, &fnErr) {
-			return PluginPage{}, fnErr.err
+		if errors.As(err, &fnErr) || ctx.Err() != nil {
+			return retry.Permanent(err)
 		}
-		if ctx.Err() != nil {
-			return PluginPage{}, ctx.Err()
-		}
-		lastErr = err
-		c.log.LogAttrs(ctx, slog.LevelWarn, "plugin page broke off, fetching it again",
-			slog.Int("page", page), slog.Int("attempt", attempt), slog.String("error", err.Error()))
-		if err := sleep(ctx, c.cfg.Clock, c.cfg.RetryInitial<<(attempt-1)); err != nil {
-			return PluginPage{}, err
-		}
+		return err
 	}
-	return PluginPage{}, fmt.Errorf("list plugins page %d: unreadable after %d attempts: %w", page, maxChunkAttempts, lastErr)
+	notify := func(err error, attempt int, wait time.Duration) {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "plugin page broke off, fetching it again",
+			slog.Int("page", page), slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+	}
+	err := retry.Do(ctx, c.bodyPolicy(), op, notify)
+	if err == nil {
+		return got, nil
+	}
+	var fnErr *recordFuncError
+	if errors.As(err, &fnErr) {
+		return PluginPage{}, fnErr.err
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return PluginPage{}, ctx.Err()
+	}
+	var stopped *retry.StoppedError
+	if errors.As(err, &stopped) && !stopped.Deadline {
+		return PluginPage{}, fmt.Errorf("list plugins page %d: unreadable after %d attempts: %w", page, stopped.Attempts, stopped.Err)
+	}
+	return PluginPage{}, fmt.Errorf("list plugins page %d: %w", page, err)
 }
 
 // decodePluginPage streams {"data":{"plugin_details":[...]},"total_count":N,...}

@@ -39,8 +39,11 @@ const Unlimited = -1
 
 // Policy says how often and how long to wait.
 type Policy struct {
-	// Initial is the first exponential wait; each further wait doubles, up to Max.
+	// Initial is the first exponential wait; each further wait is Multiplier
+	// times the one before, up to Max.
 	Initial, Max time.Duration
+	// Multiplier is the growth of the exponential waits (2 when zero or below 1).
+	Multiplier float64
 	// MaxRetries is how many times a failed attempt is tried again: 0 means one
 	// attempt and no retry; Unlimited (negative) means no bound.
 	MaxRetries int
@@ -164,7 +167,8 @@ func NewSchedule(p Policy) *Schedule {
 	return &Schedule{exp: newExponential(p)}
 }
 
-// Next returns the wait before the next attempt.
+// Next returns the wait before the next attempt: Initial first, growing by
+// Multiplier up to Max.
 func (s *Schedule) Next() time.Duration { return s.exp.NextBackOff() }
 
 // Reset starts again from the initial wait.
@@ -185,10 +189,14 @@ func newExponential(p Policy) *backoff.ExponentialBackOff {
 	if maxWait < initial {
 		maxWait = initial
 	}
+	multiplier := p.Multiplier
+	if multiplier < 1 {
+		multiplier = 2
+	}
 	return backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(initial),
 		backoff.WithMaxInterval(maxWait),
-		backoff.WithMultiplier(2),
+		backoff.WithMultiplier(multiplier),
 		backoff.WithRandomizationFactor(jitter),
 		backoff.WithMaxElapsedTime(0), // bounded by schedule.NextBackOff instead
 	)

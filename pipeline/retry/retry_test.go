@@ -189,3 +189,18 @@ func TestScheduleResets(t *testing.T) {
 		}
 	}
 }
+
+func TestScheduleMultiplier(t *testing.T) {
+	s := NewSchedule(Policy{Initial: 2 * time.Second, Max: 30 * time.Second, Multiplier: 1.5, Jitter: -1})
+	want := []time.Duration{2 * time.Second, 3 * time.Second, 4500 * time.Millisecond, 6750 * time.Millisecond,
+		10125 * time.Millisecond, 15187500 * time.Microsecond, 22781250 * time.Microsecond, 30 * time.Second, 30 * time.Second}
+	for i, w := range want {
+		if got := s.Next(); got != w {
+			t.Errorf("wait %d = %v, want %v", i, got, w)
+		}
+	}
+	s.Reset()
+	if got := s.Next(); got != 2*time.Second {
+		t.Errorf("after Reset: %v, want 2s", got)
+	}
+}
