@@ -69,6 +69,11 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Clock times the waits between retries (the wall clock when nil).
 	Clock retry.Clock
+	// ValueAt reads an inbound record's value again, as the broker holds it, for
+	// the dead letter of a record the consumer read with a nil value: the
+	// consumer cannot tell an empty value from a null one, the dead-letter topic
+	// must keep them apart. Wire it to kafkaio.ValueAt.
+	ValueAt func(ctx context.Context, topic string, partition int, offset int64) ([]byte, error)
 }
 
 // Sink imports the assets of the inbound topic into Tenable VM.
@@ -142,6 +147,7 @@ func New(opts Options) (*Sink, error) {
 		Metrics: metrics,
 		Logger:  opts.Logger,
 		Clock:   opts.Clock,
+		ValueAt: opts.ValueAt,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sink: %w", err)

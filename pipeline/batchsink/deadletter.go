@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // Dead-letter headers, named as Kafka Connect names them, so tools that read
@@ -54,10 +55,29 @@ type DeadLetters struct {
 // value stays empty, a null one null), with the error headers after them.
 func (p *partition[T]) deadLetter(f fetched, r *Refusal) {
 	dl := p.deadLetters
+	value := f.msg.Value
+	if value == nil && p.valueAt != nil {
+		// The consumer may have read an empty value as nil: ask the broker. A
+		// record the broker no longer has (retention) keeps the value as read.
+		err := retry.Do(p.ctx, retry.Policy{Initial: 100 * time.Millisecond, Max: time.Second, MaxRetries: 5},
+			func(ctx context.Context) error {
+				var err error
+				value, err = p.valueAt(ctx, f.msg.Topic, f.msg.Partition, f.msg.Offset)
+				return err
+			}, nil)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return // the record stays uncommitted and is read again
+			}
+			p.log.Warn("could not read the value of a dead letter again; it is published as read (null)",
+				"topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset, "error", err)
+			value = nil
+		}
+	}
 	msg := kafkaio.Record{
 		Topic: dl.Topic,
 		Key:   f.msg.Key,
-		Value: f.msg.Value,
+		Value: value,
 		Headers: append(slices.Clone(f.msg.Headers),
 			kafkaio.Header{Key: HeaderDLQTopic, Value: []byte(f.msg.Topic)},
 			kafkaio.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(f.msg.Partition))},

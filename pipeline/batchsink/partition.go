@@ -43,6 +43,7 @@ type partitionDeps[T any] struct {
 	convert     Converter[T]
 	dest        Destination[T]
 	deadLetters DeadLetters
+	valueAt     func(ctx context.Context, topic string, partition int, offset int64) ([]byte, error)
 	// retry runs an operation until it succeeds, fails permanently, or ctx ends.
 	retry func(ctx context.Context, what string, op func(context.Context) error) error
 	// done marks a record done in the offset tracker.

@@ -175,6 +175,11 @@ type Options[T any] struct {
 	Logger      *slog.Logger
 	// Clock times the waits between retries (retry.RealClock when nil).
 	Clock retry.Clock
+	// ValueAt reads a record's value again as the broker holds it (nil: null;
+	// empty: zero bytes), for dead letters of records the consumer returned
+	// with a nil value, since some consumers cannot tell the two apart
+	// (kafkaio.ValueAt). When nil, such dead letters carry a null value.
+	ValueAt func(ctx context.Context, topic string, partition int, offset int64) ([]byte, error)
 }
 
 // Sink delivers the records of a topic to a Destination.
@@ -375,7 +380,7 @@ func (s *Sink[T]) partition(ctx context.Context, id int) *partition[T] {
 		p = newPartition(ctx, partitionDeps[T]{
 			id: id, cfg: s.cfg, log: s.log, metrics: s.opts.Metrics,
 			convert: s.opts.Converter, dest: s.opts.Destination,
-			deadLetters: s.opts.DeadLetters, retry: s.retry,
+			deadLetters: s.opts.DeadLetters, valueAt: s.opts.ValueAt, retry: s.retry,
 			done: s.offsets.done, stats: s.addStats, fail: s.fail,
 		})
 		s.partitions[id] = p
