@@ -337,10 +337,8 @@ func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) erro
 		case <-fetchCtx.Done():
 		}
 	}()
-	if until != nil {
-		for p := range until {
-			lastSeen[p] = -1
-		}
+	for p := range until {
+		lastSeen[p] = -1
 	}
 	for {
 		if until != nil && caughtUp() {
