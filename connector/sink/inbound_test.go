@@ -886,7 +886,7 @@ func TestDecodeAvroLaterVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard, err := compileAvroGuard(canonical)
+	guard, err := schemas.NewAvroGuard(canonical)
 	if err != nil {
 		t.Fatal(err)
 	}

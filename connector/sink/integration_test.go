@@ -1,6 +1,7 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tvmkafka/tvmkafka/connector/sink"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
@@ -44,10 +46,7 @@ type sinkHarness struct {
 // configuration first.
 func newSinkHarness(t testing.TB, partitions int, adjust ...func(*tenablesim.Config)) *sinkHarness {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("integration test: simulator and Kafka broker")
-	}
-	brokers := kafkatest.Brokers(t)
+	brokers := needsBroker(t)
 	simCfg := tenablesim.Config{Assets: 50, Seed: 31, AccessKey: "AK", SecretKey: "SK",
 		QueueLatency: time.Millisecond, ChunkLatency: time.Millisecond, ImportLatency: 20 * time.Millisecond}
 	for _, f := range adjust {
@@ -73,6 +72,17 @@ func newSinkHarness(t testing.TB, partitions int, adjust ...func(*tenablesim.Con
 	return &sinkHarness{t: t, sim: sim, simURL: srv.URL, client: client, brokers: brokers,
 		inbound: kafkatest.CreateTopic(t, brokers, partitions, nil), dlq: kafkatest.CreateTopic(t, brokers, 1, nil),
 		group: kafkatest.UniqueName("sink"), cfg: cfg, importer: client, drain: 10 * time.Second}
+}
+
+// needsBroker skips t, or fails it under CI=true, when the integration test
+// cannot run. A test with subtests calls it first, so it is reported skipped
+// rather than passed with every subtest skipped.
+func needsBroker(t testing.TB) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: simulator and Kafka broker")
+	}
+	return kafkatest.Brokers(t)
 }
 
 func quietLog() *slog.Logger {
@@ -120,7 +130,10 @@ func (h *sinkHarness) runOnce(ctx context.Context) (*sink.Sink, error) {
 	}
 	defer dlqW.Close()
 	s, err := sink.New(sink.Options{Config: h.cfg, Topic: h.inbound, DeadLetterTopic: h.dlq, Consumer: reader,
-		Importer: h.importer, Decoder: sink.NewDecoder(nil), DeadLetters: dlqW, Logger: quietLog(), DrainTimeout: h.drain})
+		Importer: h.importer, Decoder: sink.NewDecoder(nil), DeadLetters: dlqW, Logger: quietLog(), DrainTimeout: h.drain,
+		ValueAt: func(ctx context.Context, topic string, partition int, offset int64) ([]byte, error) {
+			return kafkaio.ValueAt(ctx, conn, topic, partition, offset)
+		}})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -325,9 +338,74 @@ func TestSinkDeadLettersBadRecordsWithoutStalling(t *testing.T) {
 	}
 }
 
+// TestSinkDeadLettersKeepTheOriginalValue: a dead letter carries the original
+// key, value and headers byte for byte; an empty value stays empty and a null
+// one null, as a client that keeps them apart reads them from the broker.
+func TestSinkDeadLettersKeepTheOriginalValue(t *testing.T) {
+	h := newSinkHarness(t, 1)
+	w := &kafka.Writer{Addr: kafka.TCP(h.brokers...), Topic: h.inbound, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
+	in := []kafka.Message{
+		{Key: []byte("empty"), Value: []byte{}, Headers: []kafka.Header{{Key: "origin", Value: []byte("cmdb")}, {Key: "blank", Value: []byte{}}}},
+		{Key: []byte("null"), Value: nil},
+		{Key: nil, Value: []byte("not JSON")},
+		{Key: []byte("good"), Value: jsonAsset(1, "")},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := w.WriteMessages(ctx, in...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if _, err := h.runOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dead := readRaw(ctx, t, h.brokers, h.dlq, 3)
+	for i, m := range dead {
+		want := in[i]
+		if (m.Value == nil) != (want.Value == nil) || !bytes.Equal(m.Value, want.Value) {
+			t.Errorf("dead letter %d: value %q (null: %v), want %q (null: %v)", i, m.Value, m.Value == nil, want.Value, want.Value == nil)
+		}
+		if (m.Key == nil) != (want.Key == nil) || !bytes.Equal(m.Key, want.Key) {
+			t.Errorf("dead letter %d: key %q, want %q", i, m.Key, want.Key)
+		}
+		if len(m.Headers) < len(want.Headers) {
+			t.Fatalf("dead letter %d: headers %v, want the original %v first", i, m.Headers, want.Headers)
+		}
+		for j, wh := range want.Headers {
+			if got := m.Headers[j]; got.Key != wh.Key || !bytes.Equal(got.Value, wh.Value) {
+				t.Errorf("dead letter %d: header %d is %s=%q, want %s=%q", i, j, got.Key, got.Value, wh.Key, wh.Value)
+			}
+		}
+	}
+	if p := h.pending(); len(p) != 0 {
+		t.Errorf("pending %v", p)
+	}
+}
+
+// readRaw reads the first n records of a single-partition topic with a client
+// that keeps null and empty keys and values apart.
+func readRaw(ctx context.Context, t testing.TB, brokers []string, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	for len(out) < n {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %d of %d records of %s: %v", len(out), n, topic, err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out[:n]
+}
+
 // TestSinkKeepsRequestsBelowTheLimit: assets big enough to need many requests;
 // every request stays below the configured limit and each is filled well.
 func TestSinkKeepsRequestsBelowTheLimit(t *testing.T) {
+	needsBroker(t)
 	for _, limit := range []int{tenable.MaxImportBodyBytes, 1_000_000} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			h := newSinkHarness(t, 1)
@@ -451,6 +529,7 @@ func (e *erroringImporter) ImportJob(ctx context.Context, id string) (tenable.Im
 }
 
 func TestSinkImportJobErrors(t *testing.T) {
+	needsBroker(t)
 	t.Run("resubmitted", func(t *testing.T) {
 		h := newSinkHarness(t, 1)
 		h.importer = &erroringImporter{Importer: h.client, n: 1, failed: map[string]bool{}}

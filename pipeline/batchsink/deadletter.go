@@ -1,12 +1,14 @@
-package sink
+package batchsink
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // Dead-letter headers, named as Kafka Connect names them, so tools that read
@@ -32,43 +34,75 @@ const (
 // Stages, in Connect's vocabulary: converting the value, or putting it into the
 // target system.
 const (
-	stageConvert = "VALUE_CONVERTER"
-	stageImport  = "TASK_PUT"
+	StageConvert = "VALUE_CONVERTER"
+	StagePut     = "TASK_PUT"
 )
 
-// deadLetter publishes a record that can never be imported, with the reason, and
-// marks it done once the dead-letter topic holds it. Publishing is retried until
-// it succeeds: a record is never dropped, and never committed before it is safe.
-func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
+// DeadLetters says where and how records that can never be delivered are
+// published.
+type DeadLetters struct {
+	Topic     string
+	Publisher Publisher
+	// Connector and Class fill the connector-name and class-name headers;
+	// ExceptionPrefix is put before a Refusal's Exception.
+	Connector, Class, ExceptionPrefix string
+}
+
+// deadLetter publishes a record that can never be delivered, with the reason,
+// and marks it done once the dead-letter topic holds it. Publishing is retried
+// until it succeeds: a record is never dropped, and never committed before it is
+// safe. Key, value and headers are the original's, byte for byte (an empty
+// value stays empty, a null one null), with the error headers after them.
+func (p *partition[T]) deadLetter(f fetched, r *Refusal) {
+	dl := p.deadLetters
+	value := f.msg.Value
+	if value == nil && p.valueAt != nil {
+		// The consumer may have read an empty value as nil: ask the broker. A
+		// record the broker no longer has (retention) keeps the value as read.
+		err := retry.Do(p.ctx, retry.Policy{Initial: 100 * time.Millisecond, Max: time.Second, MaxRetries: 5},
+			func(ctx context.Context) error {
+				var err error
+				value, err = p.valueAt(ctx, f.msg.Topic, f.msg.Partition, f.msg.Offset)
+				return err
+			}, nil)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return // the record stays uncommitted and is read again
+			}
+			p.log.Warn("could not read the value of a dead letter again; it is published as read (null)",
+				"topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset, "error", err)
+			value = nil
+		}
+	}
 	msg := kafkaio.Record{
-		Topic: p.s.opts.DeadLetterTopic,
+		Topic: dl.Topic,
 		Key:   f.msg.Key,
-		Value: f.msg.Value,
+		Value: value,
 		Headers: append(slices.Clone(f.msg.Headers),
 			kafkaio.Header{Key: HeaderDLQTopic, Value: []byte(f.msg.Topic)},
 			kafkaio.Header{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(f.msg.Partition))},
 			kafkaio.Header{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(f.msg.Offset, 10))},
-			kafkaio.Header{Key: HeaderDLQConnector, Value: []byte("tvmkafka-sink")},
+			kafkaio.Header{Key: HeaderDLQConnector, Value: []byte(dl.Connector)},
 			kafkaio.Header{Key: HeaderDLQTask, Value: []byte(strconv.Itoa(f.msg.Partition))},
-			kafkaio.Header{Key: HeaderDLQStage, Value: []byte(stage)},
-			kafkaio.Header{Key: HeaderDLQClass, Value: []byte("tvmkafka.sink")},
-			kafkaio.Header{Key: HeaderDLQException, Value: []byte("tvmkafka." + exception)},
-			kafkaio.Header{Key: HeaderDLQMessage, Value: []byte(reason)},
+			kafkaio.Header{Key: HeaderDLQStage, Value: []byte(r.Stage)},
+			kafkaio.Header{Key: HeaderDLQClass, Value: []byte(dl.Class)},
+			kafkaio.Header{Key: HeaderDLQException, Value: []byte(dl.ExceptionPrefix + r.Exception)},
+			kafkaio.Header{Key: HeaderDLQMessage, Value: []byte(r.Reason)},
 			kafkaio.Header{Key: HeaderDLQTimestampMs, Value: []byte(strconv.FormatInt(time.Now().UnixMilli(), 10))},
 		),
 	}
-	publish := func() error {
+	publish := func(ctx context.Context) error {
 		g := kafkaio.NewAckGroup()
-		if err := p.s.opts.DeadLetters.Send(p.ctx, g, msg); err != nil {
+		if err := dl.Publisher.Send(ctx, g, msg); err != nil {
 			return err
 		}
-		return g.Wait(p.ctx)
+		return g.Wait(ctx)
 	}
 	// Enqueue now, so dead letters keep their partition's order, and wait for
 	// Kafka's acknowledgement on the side, so a run of bad records does not cost
 	// a round trip each. The offset tracker commits only past settled records.
 	first := kafkaio.NewAckGroup()
-	sent := p.s.opts.DeadLetters.Send(p.ctx, first, msg)
+	sent := dl.Publisher.Send(p.ctx, first, msg)
 	p.jobs.Add(1)
 	go func() {
 		defer p.jobs.Done()
@@ -77,31 +111,31 @@ func (p *partition) deadLetter(f fetched, stage, exception, reason string) {
 			err = first.Wait(p.ctx)
 		}
 		if err != nil && p.ctx.Err() == nil {
-			err = p.s.retry(p.ctx, "dead-letter publish", func() (bool, error) {
+			err = p.retry(p.ctx, "dead-letter publish", func(ctx context.Context) error {
 				err := err
 				if !errors.Is(err, kafkaio.ErrMessageTooLarge) || msg.Value == nil {
-					err = publish()
+					err = publish(ctx)
 				}
 				if errors.Is(err, kafkaio.ErrMessageTooLarge) && msg.Value != nil {
 					// Retrying cannot make the record smaller, and waiting would stall
 					// the partition: publish the reason and the coordinates without
 					// the value.
-					p.s.log.Warn("dead-letter topic refused the record as too large: publishing it without its value",
+					p.log.Warn("dead-letter topic refused the record as too large: publishing it without its value",
 						"topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset, "value_bytes", len(msg.Value))
 					msg.Headers = append(msg.Headers, kafkaio.Header{Key: HeaderDLQValueDropped, Value: []byte(strconv.Itoa(len(msg.Value)))})
 					msg.Value = nil
-					err = publish()
+					err = publish(ctx)
 				}
-				return false, err
+				return err
 			})
 		}
 		if err != nil {
 			return // the context ended: the record stays uncommitted and is read again
 		}
-		p.s.addStats(func(st *Stats) { st.DeadLettered++ })
-		metricDeadLettered.Add(p.ctx, 1, attrs("stage", stage))
-		p.s.log.Warn("record dead-lettered", "topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset,
-			"dead_letter_topic", p.s.opts.DeadLetterTopic, "reason", reason)
-		p.s.offsets.done(p.id, f.msg.Offset, f.epoch)
+		p.stats(func(st *Stats) { st.DeadLettered++ })
+		add(p.ctx, p.metrics.DeadLettered, 1, "stage", r.Stage)
+		p.log.Warn("record dead-lettered", "topic", f.msg.Topic, "partition", f.msg.Partition, "offset", f.msg.Offset,
+			"dead_letter_topic", dl.Topic, "reason", r.Reason)
+		p.done(p.id, f.msg.Offset, f.epoch)
 	}()
 }

@@ -1,4 +1,4 @@
-package sink
+package batchsink
 
 import (
 	"math/rand/v2"
