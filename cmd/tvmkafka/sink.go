@@ -98,6 +98,10 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 	s, err := sink.New(sink.Options{
 		Config: cfg.Sink, Topic: cfg.Topic.Inbound, DeadLetterTopic: cfg.Topic.InboundDLQ, Consumer: reader,
 		Importer: a.tenable, Decoder: sink.NewDecoder(a.registry), DeadLetters: a.stateW, Logger: a.log,
+		// kafka-go reads an empty value as nil; dead letters must keep it empty.
+		ValueAt: func(ctx context.Context, topic string, partition int, offset int64) ([]byte, error) {
+			return kafkaio.ValueAt(ctx, cfg.Kafka.Connection, topic, partition, offset)
+		},
 	})
 	if err != nil {
 		return err
