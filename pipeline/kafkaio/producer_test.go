@@ -1,4 +1,4 @@
-package kafkaio
+package kafkaio_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
@@ -30,13 +31,13 @@ func newFake(t *testing.T, topics ...string) *kfake.Cluster {
 	return c
 }
 
-func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)) *Producer {
+func newProducer(t *testing.T, brokers []string, mutate ...func(*kafkaio.ProducerConfig)) *kafkaio.Producer {
 	t.Helper()
-	cfg := ProducerConfig{Connection: Connection{Brokers: brokers}, Logger: quiet, MaxAttempts: 3}
+	cfg := kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: brokers}, Logger: quiet, MaxAttempts: 3}
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	p, err := NewProducer(cfg)
+	p, err := kafkaio.NewProducer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,51 +45,30 @@ func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)
 	return p
 }
 
-func messages(topic string, n int, prefix string) []Record {
-	out := make([]Record, n)
+func messages(topic string, n int, prefix string) []kafkaio.Record {
+	out := make([]kafkaio.Record, n)
 	for i := range out {
-		out[i] = Record{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
+		out[i] = kafkaio.Record{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
 	}
 	return out
 }
 
-// consumeAll reads every message of topic from the start, across partitions.
-func consumeAll(t *testing.T, brokers []string, topic string, partitions int) map[string]int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// keyCounts counts the records of each key in recs.
+func keyCounts(recs []kafkaio.Record) map[string]int {
 	counts := map[string]int{}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	for p := 0; p < partitions; p++ {
-		offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		end := offs.Topics[topic][0].LastOffset
-		if end == 0 {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				t.Fatalf("read partition %d: %v", p, err)
-			}
-			counts[string(m.Key)]++
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		_ = r.Close()
+	for _, r := range recs {
+		counts[string(r.Key)]++
 	}
 	return counts
 }
+
+func TestMain(m *testing.M) { kafkatest.Main(m) }
 
 func TestAckGroupWaitsForEveryMessage(t *testing.T) {
 	c := newFake(t, "data")
 	p := newProducer(t, c.ListenAddrs())
 	ctx := context.Background()
-	g1, g2 := NewAckGroup(), NewAckGroup()
+	g1, g2 := kafkaio.NewAckGroup(), kafkaio.NewAckGroup()
 	if err := p.Send(ctx, g1, messages("data", 500, "a")...); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +94,7 @@ func TestAckGroupWaitsForEveryMessage(t *testing.T) {
 }
 
 func TestEmptyAckGroupCompletes(t *testing.T) {
-	g := NewAckGroup()
+	g := kafkaio.NewAckGroup()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := g.Wait(ctx); err != nil {
@@ -129,7 +109,7 @@ func TestAckGroupReportsProduceFailure(t *testing.T) {
 	p := newProducer(t, c.ListenAddrs())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	g := NewAckGroup()
+	g := kafkaio.NewAckGroup()
 	if err := p.Send(ctx, g, messages("data", 10, "x")...); err != nil {
 		t.Fatal(err)
 	}
@@ -145,18 +125,45 @@ func TestAckGroupReportsProduceFailure(t *testing.T) {
 	}
 }
 
+// TestProducerRetriesTransientFailures: the broker refuses the first produce
+// requests with a retriable error; the producer retries them, and when the
+// group's Wait returns every record is in the topic, once, exactly the keys sent.
 func TestProducerRetriesTransientFailures(t *testing.T) {
 	c := newFake(t, "data")
-	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "data", Err: kerr.NotLeaderForPartition, Count: 2})
-	p := newProducer(t, c.ListenAddrs(), func(cfg *ProducerConfig) { cfg.MaxAttempts = 5 })
+	const refusals = 2
+	fault := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "data", Err: kerr.NotLeaderForPartition, Count: refusals})
+	p := newProducer(t, c.ListenAddrs(), func(cfg *kafkaio.ProducerConfig) { cfg.MaxAttempts = 5 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	g := NewAckGroup()
-	if err := p.Send(ctx, g, messages("data", 20, "x")...); err != nil {
+	g := kafkaio.NewAckGroup()
+	sent := messages("data", 20, "x")
+	if err := p.Send(ctx, g, sent...); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Wait(ctx); err != nil {
 		t.Fatalf("two transient failures should be retried away: %v", err)
+	}
+	// What the broker holds the moment Wait returned: the fake's high
+	// watermarks, read in-process, then the records below them.
+	var stored int64
+	for _, pi := range c.PartitionInfos("data") {
+		stored += pi.HighWatermark
+	}
+	if stored != int64(len(sent)) {
+		t.Fatalf("when Wait returned the topic held %d records, want all %d sent", stored, len(sent))
+	}
+	if hits := fault.Hits(); hits != refusals {
+		t.Fatalf("the broker refused %d produce requests, want %d: the retry path was not exercised", hits, refusals)
+	}
+	counts := keyCounts(kafkatest.ReadTopic(t, c.ListenAddrs(), "data", nil))
+	for _, r := range sent {
+		if n := counts[string(r.Key)]; n != 1 {
+			t.Errorf("key %s stored %d times, want once", r.Key, n)
+		}
+		delete(counts, string(r.Key))
+	}
+	if len(counts) != 0 {
+		t.Errorf("the topic holds keys that were never sent: %v", counts)
 	}
 }
 
@@ -172,8 +179,8 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 		return nil, nil, false // then let the cluster answer normally
 	})
 	const bound = 1 << 20
-	p := newProducer(t, c.ListenAddrs(), func(cfg *ProducerConfig) { cfg.MaxInFlightBytes = bound; cfg.BatchBytes = 512 << 10 })
-	g := NewAckGroup()
+	p := newProducer(t, c.ListenAddrs(), func(cfg *kafkaio.ProducerConfig) { cfg.MaxInFlightBytes = bound; cfg.BatchBytes = 512 << 10 })
+	g := kafkaio.NewAckGroup()
 	big := messages("data", 4, "big")
 	for i := range big {
 		big[i].Value = make([]byte, 300<<10) // 4 x 300 KiB > 1 MiB
@@ -187,7 +194,7 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 	close(release)
 	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer wcancel()
-	g2 := NewAckGroup()
+	g2 := kafkaio.NewAckGroup()
 	if err := p.Send(wctx, g2, big[:1]...); err != nil {
 		t.Fatalf("after the broker answers, Send proceeds: %v", err)
 	}
@@ -199,15 +206,15 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 func TestProducerConfigValidate(t *testing.T) {
 	tests := []struct {
 		name string
-		cfg  ProducerConfig
+		cfg  kafkaio.ProducerConfig
 		want string
 	}{
-		{"no brokers", ProducerConfig{}, "no Kafka brokers"},
-		{"broker without port", ProducerConfig{Connection: Connection{Brokers: []string{"kafka"}}}, "needs a port"},
-		{"bad compression", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}}, Compression: "brotli"}, "compression"},
-		{"sasl without password", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}, SASLMechanism: "PLAIN", SASLUsername: "u"}}, "needs a username and a password"},
-		{"unknown sasl", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}, SASLMechanism: "GSSAPI"}}, "is not PLAIN"},
-		{"bound below batch", ProducerConfig{Connection: Connection{Brokers: []string{"k:9092"}}, MaxInFlightBytes: 10, BatchBytes: 100}, "below one batch"},
+		{"no brokers", kafkaio.ProducerConfig{}, "no Kafka brokers"},
+		{"broker without port", kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: []string{"kafka"}}}, "needs a port"},
+		{"bad compression", kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: []string{"k:9092"}}, Compression: "brotli"}, "compression"},
+		{"sasl without password", kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: []string{"k:9092"}, SASLMechanism: "PLAIN", SASLUsername: "u"}}, "needs a username and a password"},
+		{"unknown sasl", kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: []string{"k:9092"}, SASLMechanism: "GSSAPI"}}, "is not PLAIN"},
+		{"bound below batch", kafkaio.ProducerConfig{Connection: kafkaio.Connection{Brokers: []string{"k:9092"}}, MaxInFlightBytes: 10, BatchBytes: 100}, "below one batch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,12 +231,12 @@ func TestProducerConfigValidate(t *testing.T) {
 func TestProducerAgainstRealBroker(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, 3, nil)
-	p := newProducer(t, brokers, func(cfg *ProducerConfig) { cfg.Compression = "zstd" })
+	p := newProducer(t, brokers, func(cfg *kafkaio.ProducerConfig) { cfg.Compression = "zstd" })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var groups []*AckGroup
+	var groups []*kafkaio.AckGroup
 	for i := range 5 {
-		g := NewAckGroup()
+		g := kafkaio.NewAckGroup()
 		if err := p.Send(ctx, g, messages(topic, 400, fmt.Sprintf("g%d", i))...); err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +247,7 @@ func TestProducerAgainstRealBroker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	counts := consumeAll(t, brokers, topic, 3)
+	counts := keyCounts(kafkatest.ReadTopic(t, brokers, topic, nil))
 	if len(counts) != 2000 {
 		t.Fatalf("found %d distinct keys, want 2000", len(counts))
 	}
@@ -254,21 +261,21 @@ func TestProducerAgainstRealBroker(t *testing.T) {
 func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	name := kafkatest.UniqueName("ensure")
-	conn := Connection{Brokers: brokers}
+	conn := kafkaio.Connection{Brokers: brokers}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	spec := []TopicSpec{{Name: name, Partitions: 2, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "compact"}}}
-	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil {
+	// A transport of its own: the default one caches topic metadata from before EnsureTopics.
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: &kafka.Transport{}}
+	spec := []kafkaio.TopicSpec{{Name: name, Partitions: 2, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "compact"}}}
+	if err := kafkaio.EnsureTopics(ctx, conn, spec, quiet); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		client, _ := conn.client()
 		_, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{name}})
 	})
-	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil { // idempotent
+	if err := kafkaio.EnsureTopics(ctx, conn, spec, quiet); err != nil { // idempotent
 		t.Fatalf("second EnsureTopics: %v", err)
 	}
-	client, _ := conn.client()
 	cfgs, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
 		ResourceType: kafka.ResourceTypeTopic, ResourceName: name, ConfigNames: []string{"cleanup.policy"},
 	}}})
@@ -289,23 +296,21 @@ func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 // "not leader for partition".
 func TestEnsureTopicsReturnsUsableTopics(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	conn := Connection{Brokers: brokers}
-	client, err := conn.client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := kafkaio.Connection{Brokers: brokers}
+	// A transport of its own: the default one caches topic metadata from before EnsureTopics.
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: &kafka.Transport{}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for round := range 5 {
-		var specs []TopicSpec
+		var specs []kafkaio.TopicSpec
 		var names []string
 		for i := range 3 {
 			name := kafkatest.UniqueName(fmt.Sprintf("usable-%d-%d", round, i))
 			names = append(names, name)
-			specs = append(specs, TopicSpec{Name: name, Partitions: 6, ReplicationFactor: 1})
+			specs = append(specs, kafkaio.TopicSpec{Name: name, Partitions: 6, ReplicationFactor: 1})
 		}
 		t.Cleanup(func() { _, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: names}) })
-		if err := EnsureTopics(ctx, conn, specs, quiet); err != nil {
+		if err := kafkaio.EnsureTopics(ctx, conn, specs, quiet); err != nil {
 			t.Fatal(err)
 		}
 		reqs := map[string][]kafka.OffsetRequest{}
