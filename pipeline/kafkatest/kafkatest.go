@@ -179,8 +179,10 @@ func CreateTopic(tb testing.TB, brokers []string, partitions int, configs map[st
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := newClient(brokers, 20*time.Second)
-	defer client.close()
+	// kafka-go's default transport, on purpose: a transport refreshes its
+	// cached metadata when it creates a topic, so writers and clients on the
+	// default transport (Transport unset) see the new topic at once.
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 20 * time.Second}
 	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
 		Topic: name, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: entries,
 	}}})
