@@ -10,6 +10,7 @@ PYTHON := $(abspath $(VENV))/bin/python
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.buildVersion=$(VERSION)
 TEST_TIMEOUT ?= 40m
+PKGS ?= ./...
 FUZZTIME ?= 20s
 # Minimizing a newly interesting input may take up to 60s by default, longer
 # than FUZZTIME: bounded, so the time goes to fuzzing.
@@ -18,10 +19,10 @@ FUZZMINIMIZETIME ?= 5s
 export KAFKA_PORT
 export TVMKAFKA_TEST_PYTHON := $(PYTHON)
 
-.PHONY: help build test test-short deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e demo clean
+.PHONY: help build test test-short mutate deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e demo clean
 
 help: ## list the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(KAFKA_PORT)/$(KAFKA_PORT)/g' | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/tvmkafka
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tvmkafka ./cmd/tvmkafka
@@ -29,20 +30,28 @@ build: ## build bin/tvmkafka
 demo: ## run the connector end to end on an in-process simulator and Kafka broker (no set-up)
 	$(GO) run ./cmd/tvmkafka demo
 
-test: deps ## vet, then every test with -race, against a real Kafka broker (started and stopped as needed)
-	$(GO) vet ./...
-	$(WITH_BROKER) $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+# go test -json through a summariser: the usual output (failing tests, each
+# package's ok/FAIL line), then tests passed/failed/skipped per package and the
+# total time. PKGS narrows it to some packages.
+test: deps ## vet, then every test with -race, against a real Kafka broker (started and stopped as needed), and a summary
+	$(GO) vet $(PKGS)
+	set -o pipefail; $(WITH_BROKER) $(GO) test -race -json -timeout $(TEST_TIMEOUT) $(PKGS) | python3 .ci/gotest-summary
 
-test-short: ## unit tests only: no broker, no Python
+test-short: ## unit tests only: no Kafka (not even the in-process fake), no Python
 	$(GO) test -short ./...
+
+mutate: go-deps kafka-jars ## break each promise in .ci/mutations on purpose and check a test catches it (MUTATIONS=name... for some)
+	$(WITH_BROKER) python3 .ci/mutate $(MUTATIONS)
 
 deps: go-deps kafka-jars py-deps ## fetch everything the tests need (cached)
 
 go-deps:
 	$(GO) mod download
 
+# Maven 3.8 writes ANSI resets (ESC[0m) even with -B -q -Dstyle.color=never;
+# they are stripped so CI logs stay plain text.
 kafka-jars: ## fetch the broker jars from Maven Central into .cache/kafka
-	$(KAFKA) fetch
+	set -o pipefail; $(KAFKA) fetch 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
 
 py-deps: $(VENV)/.installed ## Python cross-check tools (pyTenable, fastavro, confluent-kafka) in .cache/venv
 

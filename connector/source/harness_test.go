@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
@@ -24,8 +22,9 @@ import (
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
-// harness wires a simulated tenant, a real broker and the source stages, with
-// topics of its own.
+// harness wires a simulated tenant, a Kafka cluster (kafkatest.Brokers: the
+// real broker or the in-process fake) and the source stages, with topics of
+// its own.
 type harness struct {
 	t       *testing.T
 	sim     *tenablesim.Server
@@ -59,10 +58,16 @@ func (l *syncLog) Write(p []byte) (int, error) {
 
 func newHarness(t *testing.T, simCfg tenablesim.Config) *harness {
 	t.Helper()
+	return newHarnessOn(t, kafkatest.Brokers(t), simCfg)
+}
+
+// newHarnessOn is newHarness on the given cluster, for a test that injects
+// broker faults on a fake of its own (kafkatest.NewFakeCluster).
+func newHarnessOn(t *testing.T, brokers []string, simCfg tenablesim.Config) *harness {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: simulator and Kafka broker")
 	}
-	brokers := kafkatest.Brokers(t)
 	simCfg.AccessKey, simCfg.SecretKey = "AK-it", "SK-it"
 	if simCfg.QueueLatency == 0 {
 		simCfg.QueueLatency = 5 * time.Millisecond
@@ -198,33 +203,9 @@ func (h *harness) endOffsets(topic string) map[int]int64 {
 // read returns the records of topic from the given offsets (nil: the start) to the end.
 func (h *harness) read(topic string, from map[int]int64) []record {
 	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	var out []record
-	for p, end := range h.endOffsets(topic) {
-		start := from[p]
-		if end <= start {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: h.brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond, MaxBytes: 8 << 20})
-		if err := r.SetOffset(start); err != nil {
-			h.t.Fatal(err)
-		}
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				h.t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			hdr := map[string]string{}
-			for _, x := range m.Headers {
-				hdr[x.Key] = string(x.Value)
-			}
-			out = append(out, record{key: string(m.Key), value: m.Value, headers: hdr, offset: m.Offset, part: p})
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		_ = r.Close()
+	for _, r := range kafkatest.ReadTopic(h.t, h.brokers, topic, from) {
+		out = append(out, record{key: string(r.Key), value: r.Value, headers: kafkatest.HeaderMap(r), offset: r.Offset, part: r.Partition})
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package kafkaio
+package kafkaio_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
@@ -30,14 +31,14 @@ func newFake(t *testing.T, topics ...string) *kfake.Cluster {
 	return c
 }
 
-func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)) *Producer {
+func newProducer(t *testing.T, brokers []string, mutate ...func(*kafkaio.ProducerConfig)) *kafkaio.Producer {
 	t.Helper()
-	cfg := DefaultProducerConfig()
-	cfg.Connection, cfg.Logger, cfg.MaxAttempts = Connection{Brokers: brokers}, quiet, 3
+	cfg := kafkaio.DefaultProducerConfig()
+	cfg.Connection, cfg.Logger, cfg.MaxAttempts = kafkaio.Connection{Brokers: brokers}, quiet, 3
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	p, err := NewProducer(cfg)
+	p, err := kafkaio.NewProducer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,51 +46,30 @@ func newProducer(t *testing.T, brokers []string, mutate ...func(*ProducerConfig)
 	return p
 }
 
-func messages(topic string, n int, prefix string) []Record {
-	out := make([]Record, n)
+func messages(topic string, n int, prefix string) []kafkaio.Record {
+	out := make([]kafkaio.Record, n)
 	for i := range out {
-		out[i] = Record{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
+		out[i] = kafkaio.Record{Topic: topic, Key: []byte(fmt.Sprintf("%s-%d", prefix, i)), Value: []byte(strings.Repeat("v", 200))}
 	}
 	return out
 }
 
-// consumeAll reads every message of topic from the start, across partitions.
-func consumeAll(t *testing.T, brokers []string, topic string, partitions int) map[string]int {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// keyCounts counts the records of each key in recs.
+func keyCounts(recs []kafkaio.Record) map[string]int {
 	counts := map[string]int{}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	for p := 0; p < partitions; p++ {
-		offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		end := offs.Topics[topic][0].LastOffset
-		if end == 0 {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond})
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				t.Fatalf("read partition %d: %v", p, err)
-			}
-			counts[string(m.Key)]++
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		_ = r.Close()
+	for _, r := range recs {
+		counts[string(r.Key)]++
 	}
 	return counts
 }
+
+func TestMain(m *testing.M) { kafkatest.Main(m) }
 
 func TestAckGroupWaitsForEveryMessage(t *testing.T) {
 	c := newFake(t, "data")
 	p := newProducer(t, c.ListenAddrs())
 	ctx := context.Background()
-	g1, g2 := NewAckGroup(), NewAckGroup()
+	g1, g2 := kafkaio.NewAckGroup(), kafkaio.NewAckGroup()
 	if err := p.Send(ctx, g1, messages("data", 500, "a")...); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +95,7 @@ func TestAckGroupWaitsForEveryMessage(t *testing.T) {
 }
 
 func TestEmptyAckGroupCompletes(t *testing.T) {
-	g := NewAckGroup()
+	g := kafkaio.NewAckGroup()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if err := g.Wait(ctx); err != nil {
@@ -130,7 +110,7 @@ func TestAckGroupReportsProduceFailure(t *testing.T) {
 	p := newProducer(t, c.ListenAddrs())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	g := NewAckGroup()
+	g := kafkaio.NewAckGroup()
 	if err := p.Send(ctx, g, messages("data", 10, "x")...); err != nil {
 		t.Fatal(err)
 	}
@@ -146,18 +126,45 @@ func TestAckGroupReportsProduceFailure(t *testing.T) {
 	}
 }
 
+// TestProducerRetriesTransientFailures: the broker refuses the first produce
+// requests with a retriable error; the producer retries them, and when the
+// group's Wait returns every record is in the topic, once, exactly the keys sent.
 func TestProducerRetriesTransientFailures(t *testing.T) {
 	c := newFake(t, "data")
-	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "data", Err: kerr.NotLeaderForPartition, Count: 2})
-	p := newProducer(t, c.ListenAddrs(), func(cfg *ProducerConfig) { cfg.MaxAttempts = 5 })
+	const refusals = 2
+	fault := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "data", Err: kerr.NotLeaderForPartition, Count: refusals})
+	p := newProducer(t, c.ListenAddrs(), func(cfg *kafkaio.ProducerConfig) { cfg.MaxAttempts = 5 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	g := NewAckGroup()
-	if err := p.Send(ctx, g, messages("data", 20, "x")...); err != nil {
+	g := kafkaio.NewAckGroup()
+	sent := messages("data", 20, "x")
+	if err := p.Send(ctx, g, sent...); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.Wait(ctx); err != nil {
 		t.Fatalf("two transient failures should be retried away: %v", err)
+	}
+	// What the broker holds the moment Wait returned: the fake's high
+	// watermarks, read in-process, then the records below them.
+	var stored int64
+	for _, pi := range c.PartitionInfos("data") {
+		stored += pi.HighWatermark
+	}
+	if stored != int64(len(sent)) {
+		t.Fatalf("when Wait returned the topic held %d records, want all %d sent", stored, len(sent))
+	}
+	if hits := fault.Hits(); hits != refusals {
+		t.Fatalf("the broker refused %d produce requests, want %d: the retry path was not exercised", hits, refusals)
+	}
+	counts := keyCounts(kafkatest.ReadTopic(t, c.ListenAddrs(), "data", nil))
+	for _, r := range sent {
+		if n := counts[string(r.Key)]; n != 1 {
+			t.Errorf("key %s stored %d times, want once", r.Key, n)
+		}
+		delete(counts, string(r.Key))
+	}
+	if len(counts) != 0 {
+		t.Errorf("the topic holds keys that were never sent: %v", counts)
 	}
 }
 
@@ -173,8 +180,8 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 		return nil, nil, false // then let the cluster answer normally
 	})
 	const bound = 1 << 20
-	p := newProducer(t, c.ListenAddrs(), func(cfg *ProducerConfig) { cfg.MaxInFlightBytes = bound; cfg.BatchBytes = 512 << 10 })
-	g := NewAckGroup()
+	p := newProducer(t, c.ListenAddrs(), func(cfg *kafkaio.ProducerConfig) { cfg.MaxInFlightBytes = bound; cfg.BatchBytes = 512 << 10 })
+	g := kafkaio.NewAckGroup()
 	big := messages("data", 4, "big")
 	for i := range big {
 		big[i].Value = make([]byte, 300<<10) // 4 x 300 KiB > 1 MiB
@@ -188,7 +195,7 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 	close(release)
 	wctx, wcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer wcancel()
-	g2 := NewAckGroup()
+	g2 := kafkaio.NewAckGroup()
 	if err := p.Send(wctx, g2, big[:1]...); err != nil {
 		t.Fatalf("after the broker answers, Send proceeds: %v", err)
 	}
@@ -202,12 +209,12 @@ func TestSendBlocksWhileInFlightBytesAreOverTheBound(t *testing.T) {
 func TestProducerAgainstRealBroker(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	topic := kafkatest.CreateTopic(t, brokers, 3, nil)
-	p := newProducer(t, brokers, func(cfg *ProducerConfig) { cfg.Compression = "zstd" })
+	p := newProducer(t, brokers, func(cfg *kafkaio.ProducerConfig) { cfg.Compression = "zstd" })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var groups []*AckGroup
+	var groups []*kafkaio.AckGroup
 	for i := range 5 {
-		g := NewAckGroup()
+		g := kafkaio.NewAckGroup()
 		if err := p.Send(ctx, g, messages(topic, 400, fmt.Sprintf("g%d", i))...); err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +225,7 @@ func TestProducerAgainstRealBroker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	counts := consumeAll(t, brokers, topic, 3)
+	counts := keyCounts(kafkatest.ReadTopic(t, brokers, topic, nil))
 	if len(counts) != 2000 {
 		t.Fatalf("found %d distinct keys, want 2000", len(counts))
 	}
@@ -232,21 +239,21 @@ func TestProducerAgainstRealBroker(t *testing.T) {
 func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	name := kafkatest.UniqueName("ensure")
-	conn := Connection{Brokers: brokers}
+	conn := kafkaio.Connection{Brokers: brokers}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	spec := []TopicSpec{{Name: name, Partitions: 2, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "compact"}}}
-	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil {
+	// A transport of its own: the default one caches topic metadata from before EnsureTopics.
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: &kafka.Transport{}}
+	spec := []kafkaio.TopicSpec{{Name: name, Partitions: 2, ReplicationFactor: 1, Configs: map[string]string{"cleanup.policy": "compact"}}}
+	if err := kafkaio.EnsureTopics(ctx, conn, spec, quiet); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		client, _ := conn.client()
 		_, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{name}})
 	})
-	if err := EnsureTopics(ctx, conn, spec, quiet); err != nil { // idempotent
+	if err := kafkaio.EnsureTopics(ctx, conn, spec, quiet); err != nil { // idempotent
 		t.Fatalf("second EnsureTopics: %v", err)
 	}
-	client, _ := conn.client()
 	cfgs, err := client.DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{Resources: []kafka.DescribeConfigRequestResource{{
 		ResourceType: kafka.ResourceTypeTopic, ResourceName: name, ConfigNames: []string{"cleanup.policy"},
 	}}})
@@ -267,23 +274,21 @@ func TestEnsureTopicsAgainstRealBroker(t *testing.T) {
 // "not leader for partition".
 func TestEnsureTopicsReturnsUsableTopics(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
-	conn := Connection{Brokers: brokers}
-	client, err := conn.client()
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := kafkaio.Connection{Brokers: brokers}
+	// A transport of its own: the default one caches topic metadata from before EnsureTopics.
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: &kafka.Transport{}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for round := range 5 {
-		var specs []TopicSpec
+		var specs []kafkaio.TopicSpec
 		var names []string
 		for i := range 3 {
 			name := kafkatest.UniqueName(fmt.Sprintf("usable-%d-%d", round, i))
 			names = append(names, name)
-			specs = append(specs, TopicSpec{Name: name, Partitions: 6, ReplicationFactor: 1})
+			specs = append(specs, kafkaio.TopicSpec{Name: name, Partitions: 6, ReplicationFactor: 1})
 		}
 		t.Cleanup(func() { _, _ = client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: names}) })
-		if err := EnsureTopics(ctx, conn, specs, quiet); err != nil {
+		if err := kafkaio.EnsureTopics(ctx, conn, specs, quiet); err != nil {
 			t.Fatal(err)
 		}
 		reqs := map[string][]kafka.OffsetRequest{}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
@@ -75,17 +76,55 @@ func TestBrokerRoundTrip(t *testing.T) {
 		t.Fatalf("messages landed on %d partitions, want all 3: %v", len(perPartition), perPartition)
 	}
 
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	offsets, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0, 1, 2}}})
-	if err != nil {
-		t.Fatalf("offset fetch: %v", err)
+	committed := kafkatest.CommittedOffsets(t, brokers, group, topic)
+	if len(committed) != 3 {
+		t.Fatalf("committed offsets of %d partitions, want 3: %v", len(committed), committed)
 	}
-	for _, p := range offsets.Topics[topic] {
-		if p.Error != nil {
-			t.Fatalf("partition %d: %v", p.Partition, p.Error)
+	for p, off := range committed {
+		if off != perPartition[p] {
+			t.Errorf("partition %d: committed offset %d, want %d (every message read)", p, off, perPartition[p])
 		}
-		if p.CommittedOffset != perPartition[p.Partition] {
-			t.Errorf("partition %d: committed offset %d, want %d (every message read)", p.Partition, p.CommittedOffset, perPartition[p.Partition])
+	}
+}
+
+// TestProduceAndReadTopic: records written with ProducePartitioned come back
+// from ReadTopic on their partitions, in order, with keys, values, tombstones
+// and headers as written; reading from given offsets returns only what follows.
+func TestProduceAndReadTopic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := kafkatest.CreateTopic(t, brokers, 2, nil)
+	var recs []kafkaio.Record
+	for i := range 10 {
+		r := kafkaio.Record{Topic: topic, Partition: i % 2, Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "v%d", i),
+			Headers: []kafkaio.Header{{Key: "n", Value: fmt.Appendf(nil, "%d", i)}, {Key: "origin", Value: []byte("test")}}}
+		if i == 9 {
+			r.Value = nil // a tombstone
 		}
+		recs = append(recs, r)
+	}
+	kafkatest.ProducePartitioned(t, brokers, recs...)
+	got := kafkatest.ReadTopic(t, brokers, topic, nil)
+	if len(got) != len(recs) {
+		t.Fatalf("read %d records, want %d", len(got), len(recs))
+	}
+	// Partition 0 holds the even records, then partition 1 the odd ones.
+	for j, g := range got {
+		i := 2 * j
+		if j >= 5 {
+			i = 2*(j-5) + 1
+		}
+		want := recs[i]
+		if g.Topic != topic || g.Partition != i%2 || g.Offset != int64(i/2) || string(g.Key) != string(want.Key) ||
+			string(g.Value) != string(want.Value) || (want.Value == nil) != (g.Value == nil) {
+			t.Errorf("record %d: got %s/%d@%d %q=%q, want %s/%d@%d %q=%q", i, g.Topic, g.Partition, g.Offset, g.Key, g.Value,
+				topic, i%2, i/2, want.Key, want.Value)
+		}
+		if h := kafkatest.HeaderMap(g); h["n"] != fmt.Sprint(i) || h["origin"] != "test" || len(h) != 2 {
+			t.Errorf("record %d: headers %v", i, h)
+		}
+	}
+	tail := kafkatest.ReadTopic(t, brokers, topic, map[int]int64{0: 4, 1: 5})
+	if keys := kafkatest.Keys(tail); len(keys) != 1 || keys[0] != "k8" {
+		t.Errorf("from offsets 4 and 5 read %v, want [k8]", keys)
 	}
 }

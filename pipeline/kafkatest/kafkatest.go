@@ -1,9 +1,13 @@
-// Package kafkatest connects tests to the real Apache Kafka broker that `make test`
-// starts (deploy/kafka-local), and gives each test a topic of its own.
+// Package kafkatest gives tests a Kafka cluster and a topic of their own.
 //
-// The broker address comes from KAFKA_BROKERS (comma-separated, default
-// 127.0.0.1:19092). When no broker answers, a test is skipped, except under
-// CI=true, where a missing broker fails the test: CI must never pass by skipping.
+// Brokers decides which cluster: the real Apache Kafka broker named by
+// KAFKA_BROKERS (comma-separated; `make test` starts one and sets it), or, when
+// KAFKA_BROKERS is unset, an in-process fake (franz-go's kfake) started once per
+// test binary, so a plain `go test ./...` exercises every delivery guarantee.
+// Under CI=true the real broker is required: a missing KAFKA_BROKERS or a broker
+// that does not answer fails the test, never falls back to the fake. Packages
+// that use Brokers call Main from their TestMain, which closes the fake at the
+// end of the binary.
 package kafkatest
 
 import (
@@ -19,38 +23,119 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
-
-// DefaultBrokers is where deploy/kafka-local/kafka.sh starts its broker.
-const DefaultBrokers = "127.0.0.1:19092"
 
 var (
 	probeOnce sync.Once
 	probeErr  error
+
+	fakeMu      sync.Mutex
+	fakeCluster *kfake.Cluster
+	fakeClosed  bool
 )
 
-// Brokers returns the broker addresses for an integration test, or ends the test:
-// skipped when no broker runs, failed when CI=true and no broker runs.
+// Brokers returns the broker addresses for an integration test: the real
+// broker of KAFKA_BROKERS, or the shared in-process fake when it is unset (see
+// the package comment). It skips the test under -short (unit tests only), and
+// fails it when KAFKA_BROKERS names a broker that does not answer, or when
+// CI=true and KAFKA_BROKERS is unset.
 func Brokers(tb testing.TB) []string {
 	tb.Helper()
-	brokers := brokerList()
-	probeOnce.Do(func() { probeErr = probe(brokers) })
-	if probeErr != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("integration test needs a Kafka broker at %s (CI=true forbids skipping): %v", strings.Join(brokers, ","), probeErr)
+	if testing.Short() {
+		tb.Skip("-short: unit tests only, no Kafka")
+	}
+	if brokers := brokerList(); len(brokers) > 0 {
+		probeOnce.Do(func() { probeErr = probe(brokers) })
+		if probeErr != nil {
+			tb.Fatalf("no Kafka broker answers at KAFKA_BROKERS=%s (start one with `make kafka-up`, or unset KAFKA_BROKERS to test on the in-process fake): %v",
+				strings.Join(brokers, ","), probeErr)
 		}
-		tb.Skipf("no Kafka broker at %s (start one with `make kafka-up`): %v", strings.Join(brokers, ","), probeErr)
+		return brokers
+	}
+	if os.Getenv("CI") == "true" {
+		tb.Fatal("CI=true runs the integration tests on a real Kafka broker, and KAFKA_BROKERS is unset (deploy/kafka-local/with-broker.sh sets it)")
+	}
+	return fakeBrokers(tb)
+}
+
+// NeedsBroker ends tb as Brokers would when no cluster is available (skipped
+// under -short, failed when KAFKA_BROKERS does not answer). A parent test whose
+// subtests each call Brokers calls it first, so the parent is skipped itself
+// rather than passing with every subtest skipped.
+func NeedsBroker(tb testing.TB) {
+	tb.Helper()
+	Brokers(tb)
+}
+
+// OnFake reports whether Brokers hands out the in-process fake (KAFKA_BROKERS
+// unset) rather than a real broker.
+func OnFake() bool { return len(brokerList()) == 0 }
+
+// NeedsRealBroker returns Brokers(tb), or skips tb with why when the cluster is
+// the in-process fake: for the few tests of broker behaviour the fake lacks
+// (a broker restart, for instance). CI always has the real broker.
+func NeedsRealBroker(tb testing.TB, why string) []string {
+	tb.Helper()
+	brokers := Brokers(tb)
+	if OnFake() {
+		tb.Skipf("needs a real Kafka broker (set KAFKA_BROKERS): %s", why)
 	}
 	return brokers
 }
 
-func brokerList() []string {
-	v := os.Getenv("KAFKA_BROKERS")
-	if v == "" {
-		v = DefaultBrokers
+// Main runs the tests of a package that uses Brokers and closes the shared
+// fake afterwards; call it from TestMain:
+//
+//	func TestMain(m *testing.M) { kafkatest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	fakeMu.Lock()
+	if fakeCluster != nil {
+		fakeCluster.Close()
 	}
+	fakeClosed = true
+	fakeMu.Unlock()
+	os.Exit(code)
+}
+
+// fakeBrokers starts the shared fake cluster on first use: one broker, as
+// deploy/kafka-local runs, so both clusters answer alike (one leader for
+// every partition, replication factor 1).
+func fakeBrokers(tb testing.TB) []string {
+	tb.Helper()
+	fakeMu.Lock()
+	defer fakeMu.Unlock()
+	if fakeClosed {
+		tb.Fatal("the in-process Kafka fake is already closed (a test outlived kafkatest.Main)")
+	}
+	if fakeCluster == nil {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			tb.Fatalf("start the in-process Kafka fake: %v", err)
+		}
+		fakeCluster = c
+	}
+	return fakeCluster.ListenAddrs()
+}
+
+// NewFakeCluster starts a fake cluster of the test's own, for injecting broker
+// faults (kfake's Fault and ControlKey) that must not reach other tests; it is
+// closed when the test ends. Its addresses are c.ListenAddrs(). Topics are
+// created with CreateTopic, as on the shared cluster.
+func NewFakeCluster(tb testing.TB, opts ...kfake.Opt) *kfake.Cluster {
+	tb.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		tb.Fatalf("start a Kafka fake: %v", err)
+	}
+	tb.Cleanup(c.Close)
+	return c
+}
+
+func brokerList() []string {
 	var out []string
-	for _, b := range strings.Split(v, ",") {
+	for _, b := range strings.Split(os.Getenv("KAFKA_BROKERS"), ",") {
 		if b = strings.TrimSpace(b); b != "" {
 			out = append(out, b)
 		}
@@ -62,7 +147,8 @@ func brokerList() []string {
 func probe(brokers []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+	client := newClient(brokers, 5*time.Second)
+	defer client.close()
 	_, err := client.Metadata(ctx, &kafka.MetadataRequest{})
 	return err
 }
@@ -93,6 +179,9 @@ func CreateTopic(tb testing.TB, brokers []string, partitions int, configs map[st
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// kafka-go's default transport, on purpose: a transport refreshes its
+	// cached metadata when it creates a topic, so writers and clients on the
+	// default transport (Transport unset) see the new topic at once.
 	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 20 * time.Second}
 	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
 		Topic: name, NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: entries,
@@ -116,7 +205,8 @@ func CreateTopic(tb testing.TB, brokers []string, partitions int, configs map[st
 func topicReady(brokers []string, topic string, partitions int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 5 * time.Second}
+	client := newClient(brokers, 5*time.Second)
+	defer client.close()
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return err
