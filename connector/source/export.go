@@ -64,14 +64,41 @@ type deps struct {
 	now     func() time.Time
 }
 
-// initialSince is the delta start of a stream's first run.
-func (d *deps) initialSince() time.Time {
-	if d.cfg.InitialLookback > 0 {
-		return d.now().Add(-d.cfg.InitialLookback).Truncate(time.Second)
+// initialSince is the delta start of a stream's first run. A lookback is
+// counted back from Tenable's clock, never the local one: a host clock ahead of
+// Tenable's would ask for a delta starting in Tenable's future, which holds
+// nothing, and that start would become the watermark.
+func (d *deps) initialSince(ctx context.Context) (time.Time, error) {
+	if d.cfg.InitialLookback <= 0 {
+		// One second after the epoch: every record, and a time filter is still sent,
+		// so Tenable's 30-day default window for unfiltered vuln exports never applies.
+		return time.Unix(1, 0).UTC(), nil
 	}
-	// One second after the epoch: every record, and a time filter is still sent,
-	// so Tenable's 30-day default window for unfiltered vuln exports never applies.
-	return time.Unix(1, 0).UTC()
+	now, err := d.tenableNow(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read Tenable's clock for the initial lookback: %w", err)
+	}
+	return now.Add(-d.cfg.InitialLookback).Truncate(time.Second), nil
+}
+
+// errClockRead stops the one-page plugin listing tenableNow makes.
+var errClockRead = errors.New("clock read")
+
+// tenableNow reads Tenable's clock: the Date of the smallest answer the
+// connector already relies on, a one-plugin page of the plugin list.
+func (d *deps) tenableNow(ctx context.Context) (time.Time, error) {
+	var at time.Time
+	_, err := d.api.ListPlugins(ctx, tenable.PluginListOptions{Size: 1, OnPage: func(p tenable.PluginPage) error {
+		at = p.ServerTime
+		return errClockRead
+	}}, func([]byte) error { return nil })
+	if err != nil && !errors.Is(err, errClockRead) {
+		return time.Time{}, err
+	}
+	if at.IsZero() {
+		return time.Time{}, errors.New("tenable's answer carried no Date")
+	}
+	return at.UTC(), nil
 }
 
 // exportStream publishes one delta export (assets active/deleted/terminated,
@@ -110,7 +137,10 @@ func (s *exportStream) Run(ctx context.Context) error {
 	cp := s.cps.get(s.name)
 	since := cp.Watermark
 	if since.IsZero() {
-		since = s.initialSince()
+		var err error
+		if since, err = s.initialSince(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
 	}
 	work, stopWork := s.workContext(ctx)
 	defer stopWork()

@@ -56,7 +56,9 @@ type Options struct {
 	Wires   map[schemas.Name]Wire
 	Version string
 	Logger  *slog.Logger
-	// Now is the local clock (tests); default time.Now.
+	// Now is the local clock (tests); default time.Now. It only dates what the
+	// connector reports about itself (the watermark age): watermarks and delta
+	// starts come from Tenable's clock.
 	Now func() time.Time
 }
 
@@ -293,13 +295,14 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	cp := s.cps.get(StreamPlugins)
 	since := cp.Watermark
 	if since.IsZero() {
-		since = s.initialSince()
+		var err error
+		if since, err = s.initialSince(ctx); err != nil {
+			return fmt.Errorf("plugins: %w", err)
+		}
 	}
-	resumed := cp.Export != nil && cp.Export.Since.Equal(since)
-	if !resumed {
-		// RequestedAt becomes Tenable's clock at the first page; the local clock
-		// stands in until then.
-		cp.Export = &InFlight{Since: since, RequestedAt: s.now().UTC().Truncate(time.Second)}
+	if cp.Export == nil || !cp.Export.Since.Equal(since) {
+		// RequestedAt stays unknown until Tenable answers the first page.
+		cp.Export = &InFlight{Since: since}
 		if err := s.cps.put(ctx, cp); err != nil {
 			return fmt.Errorf("plugins: %w", err)
 		}
@@ -336,8 +339,13 @@ func (s *pluginStream) Run(ctx context.Context) error {
 			}
 			prog.chunkDone()
 			metricChunks.Add(ctx, 1, streamAttr(StreamPlugins))
-			if !resumed && cp.Export.PagesDone == 0 && !p.ServerTime.IsZero() {
-				cp.Export.RequestedAt = p.ServerTime
+			// The paging starts at Tenable's clock when it answered page 1, whether
+			// page 1 came in this run or in the one that was interrupted after it.
+			// A paging resumed before any page was done takes this run's page 1:
+			// what an earlier version recorded then is the local clock, which may
+			// run far ahead of Tenable's. No paging starts after Tenable's now.
+			if !p.ServerTime.IsZero() && (cp.Export.PagesDone == 0 || cp.Export.RequestedAt.IsZero() || cp.Export.RequestedAt.After(p.ServerTime)) {
+				cp.Export.RequestedAt = p.ServerTime.UTC()
 			}
 			cp.Export.PagesDone = p.Page
 			cp.Export.Records += pub.published
@@ -357,8 +365,8 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	prog.finish(tenable.ExportStatus{Status: tenable.StateFinished}, nil)
 	e := cp.Export
 	next := e.RequestedAt.Add(-s.cfg.Overlap)
-	if next.Before(e.Since) {
-		next = e.Since
+	if e.RequestedAt.IsZero() || next.Before(e.Since) {
+		next = e.Since // Tenable's clock unknown: stay, the next run repeats the delta
 	}
 	cp.Watermark, cp.Export = next, nil
 	cp.Runs++
