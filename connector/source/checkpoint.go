@@ -20,6 +20,10 @@ type Checkpoint struct {
 	// Export is the export in flight, kept until its run completes, so a restart
 	// resumes it instead of requesting a duplicate or publishing chunks twice.
 	Export *InFlight `json:"export,omitempty"`
+	// Abandoned lists exports of the current delta that lost data (ERROR, failed
+	// or expired chunks) and were cancelled: Tenable may still hand one back on
+	// 409 while it runs, and it must never be adopted again.
+	Abandoned []string `json:"abandoned_exports,omitempty"`
 	// Runs counts completed runs.
 	Runs      int       `json:"runs"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -76,6 +80,7 @@ func (c *checkpoints) get(name string) Checkpoint {
 		e.ChunksDone = slices.Clone(e.ChunksDone)
 		cp.Export = &e
 	}
+	cp.Abandoned = slices.Clone(cp.Abandoned)
 	return cp
 }
 
