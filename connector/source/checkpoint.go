@@ -95,7 +95,8 @@ func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 		return fmt.Errorf("encode checkpoint %s: %w", cp.Stream, err)
 	}
 	if err := c.store.Put(ctx, cp.Stream, b); err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, err)
+		// The store is the state topic: a failed write is a Kafka failure.
+		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, kafkaFailure(ctx, err))
 	}
 	c.byName[cp.Stream] = cp
 	return nil

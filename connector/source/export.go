@@ -51,6 +51,27 @@ type Publisher interface {
 
 var _ Publisher = (*kafkaio.Producer)(nil)
 
+// ErrKafka marks a run that failed because Kafka did not take its records or
+// checkpoints (brokers down or unreachable, produce requests failing). The
+// export stays in the checkpoint, so running the stream again resumes it; in
+// Run, such failures are retried within the stream's interval.
+var ErrKafka = errors.New("kafka did not acknowledge the write")
+
+// kafkaError is a Kafka write failure marked with ErrKafka.
+type kafkaError struct{ err error }
+
+func (e *kafkaError) Error() string   { return "Kafka write failed: " + e.err.Error() }
+func (e *kafkaError) Unwrap() []error { return []error{ErrKafka, e.err} }
+
+// kafkaFailure marks err as a Kafka failure, unless ctx ended: then the run
+// was stopped, and Kafka is not to blame.
+func kafkaFailure(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrKafka) {
+		return err
+	}
+	return &kafkaError{err: err}
+}
+
 // sendBatch is how many messages are handed to the producer at once.
 const sendBatch = 256
 
@@ -64,6 +85,7 @@ type deps struct {
 	log     *slog.Logger
 	version string
 	now     func() time.Time
+	brokers []string
 }
 
 // initialSince is the delta start of a stream's first run. A lookback is
@@ -329,7 +351,7 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 		return n, fmt.Errorf("publish chunk %d: %w", chunk, err)
 	}
 	if err := group.Wait(ctx); err != nil {
-		return n, fmt.Errorf("chunk %d: %w", chunk, err)
+		return n, fmt.Errorf("chunk %d: %w", chunk, kafkaFailure(ctx, err))
 	}
 	return pub.published, nil
 }
@@ -429,5 +451,5 @@ func (p *chunkPublisher) send() error {
 		p.prog.records.Add(int64(len(batch)))
 	}
 	metricRecords.Add(p.ctx, int64(len(batch)), streamAttr(p.stream))
-	return p.pub.Send(p.ctx, p.group, batch...)
+	return kafkaFailure(p.ctx, p.pub.Send(p.ctx, p.group, batch...))
 }

@@ -45,7 +45,7 @@ func (h *harness) newSource(ctx context.Context, rs runSetup) (src *source.Sourc
 	}
 	src, err = source.New(ctx, source.Options{
 		Config: h.cfg, Topics: h.topics, API: api, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
-		Wires: h.wireFormats(), Version: "it", Logger: h.logger(), Now: rs.now,
+		Wires: h.wireFormats(), Version: "it", Logger: h.logger(), Brokers: h.brokers, Now: rs.now,
 	})
 	if err != nil {
 		h.t.Fatal(err)
