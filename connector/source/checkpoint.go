@@ -73,8 +73,13 @@ func loadCheckpoints(ctx context.Context, store state.Store, version string) (*c
 func (c *checkpoints) get(name string) Checkpoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cp := c.byName[name]
+	cp := cloneCheckpoint(c.byName[name])
 	cp.Stream = name
+	return cp
+}
+
+// cloneCheckpoint returns a copy of cp that shares no memory with it.
+func cloneCheckpoint(cp Checkpoint) Checkpoint {
 	if cp.Export != nil {
 		e := *cp.Export
 		e.ChunksDone = slices.Clone(e.ChunksDone)
@@ -98,6 +103,9 @@ func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 		// The store is the state topic: a failed write is a Kafka failure.
 		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, kafkaFailure(ctx, err))
 	}
-	c.byName[cp.Stream] = cp
+	// Keep a copy: the caller goes on updating its export in flight (chunks
+	// done, records) while get, the watermark gauge among its callers, reads
+	// this one.
+	c.byName[cp.Stream] = cloneCheckpoint(cp)
 	return nil
 }
