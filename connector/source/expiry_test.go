@@ -64,9 +64,10 @@ func TestExpiredExportIsCancelledAndNeverAdoptedAgain(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			// 8 chunks becoming available 300 ms apart: the export still runs for
-			// about two seconds after its first chunk expired them all.
-			h := newHarness(t, tenablesim.Config{Assets: 400, Seed: 31, ChunkLatency: 300 * time.Millisecond})
+			// 8 chunks becoming available a second apart: the export still runs
+			// for seconds after its first chunk expired them all, also on a busy
+			// machine, so Tenable has it to hand back on 409.
+			h := newHarness(t, tenablesim.Config{Assets: 400, Seed: 31, ChunkLatency: time.Second})
 			h.cfg.VulnsNumAssets = 50
 			h.cfg.MaxExportAttempts = tc.maxAttempts
 			want := h.truth(tenablesim.TruthVulns, `{"num_assets":50,"include_unlicensed":true,"filters":{"since":1,"state":["OPEN","REOPENED","FIXED"],"severity":["medium","high","critical"]}}`)
@@ -104,7 +105,7 @@ func TestExpiredExportIsCancelledAndNeverAdoptedAgain(t *testing.T) {
 			}
 			st := h.sim.Stats()
 			if n := st.Requests["POST /vulns/export/{uuid}/cancel"][200]; n != 1 {
-				t.Errorf("the expired export was cancelled %d times; want once", n)
+				t.Errorf("the expired export was cancelled %d times; want once (cancel answers: %v)", n, st.Requests["POST /vulns/export/{uuid}/cancel"])
 			}
 			if st.Conflicts != tc.conflicts {
 				t.Errorf("Tenable answered 409 %d times; want %d", st.Conflicts, tc.conflicts)
