@@ -199,6 +199,6 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 	}
 	return source.New(ctx, source.Options{
 		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
-		Wires: wires, Version: version(), Logger: a.log,
+		Wires: wires, Version: version(), Logger: a.log, Brokers: a.cfg.Kafka.Brokers,
 	})
 }

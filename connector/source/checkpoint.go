@@ -20,6 +20,10 @@ type Checkpoint struct {
 	// Export is the export in flight, kept until its run completes, so a restart
 	// resumes it instead of requesting a duplicate or publishing chunks twice.
 	Export *InFlight `json:"export,omitempty"`
+	// Abandoned lists exports of the current delta that lost data (ERROR, failed
+	// or expired chunks) and were cancelled: Tenable may still hand one back on
+	// 409 while it runs, and it must never be adopted again.
+	Abandoned []string `json:"abandoned_exports,omitempty"`
 	// Runs counts completed runs.
 	Runs      int       `json:"runs"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -69,13 +73,19 @@ func loadCheckpoints(ctx context.Context, store state.Store, version string) (*c
 func (c *checkpoints) get(name string) Checkpoint {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cp := c.byName[name]
+	cp := cloneCheckpoint(c.byName[name])
 	cp.Stream = name
+	return cp
+}
+
+// cloneCheckpoint returns a copy of cp that shares no memory with it.
+func cloneCheckpoint(cp Checkpoint) Checkpoint {
 	if cp.Export != nil {
 		e := *cp.Export
 		e.ChunksDone = slices.Clone(e.ChunksDone)
 		cp.Export = &e
 	}
+	cp.Abandoned = slices.Clone(cp.Abandoned)
 	return cp
 }
 
@@ -90,8 +100,12 @@ func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 		return fmt.Errorf("encode checkpoint %s: %w", cp.Stream, err)
 	}
 	if err := c.store.Put(ctx, cp.Stream, b); err != nil {
-		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, err)
+		// The store is the state topic: a failed write is a Kafka failure.
+		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, kafkaFailure(ctx, err))
 	}
-	c.byName[cp.Stream] = cp
+	// Keep a copy: the caller goes on updating its export in flight (chunks
+	// done, records) while get, the watermark gauge among its callers, reads
+	// this one.
+	c.byName[cp.Stream] = cloneCheckpoint(cp)
 	return nil
 }

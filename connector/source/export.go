@@ -15,6 +15,7 @@ import (
 
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 )
 
@@ -35,6 +36,7 @@ type Tenable interface {
 	StartVulnExport(ctx context.Context, req tenable.VulnExportRequest) (tenable.ExportJob, error)
 	StartComplianceExport(ctx context.Context, req tenable.ComplianceExportRequest) (tenable.ExportJob, error)
 	FollowExport(ctx context.Context, job tenable.ExportJob, opts tenable.FollowOptions, handle tenable.ChunkHandler) (tenable.ExportResult, error)
+	CancelExport(ctx context.Context, kind tenable.ExportKind, uuid string) error
 	DownloadChunk(ctx context.Context, kind tenable.ExportKind, uuid string, chunk int, fn tenable.RecordFunc) (int, error)
 	ListPlugins(ctx context.Context, opts tenable.PluginListOptions, fn tenable.RecordFunc) (int, error)
 }
@@ -49,6 +51,27 @@ type Publisher interface {
 
 var _ Publisher = (*kafkaio.Producer)(nil)
 
+// ErrKafka marks a run that failed because Kafka did not take its records or
+// checkpoints (brokers down or unreachable, produce requests failing). The
+// export stays in the checkpoint, so running the stream again resumes it; in
+// Run, such failures are retried within the stream's interval.
+var ErrKafka = errors.New("kafka did not acknowledge the write")
+
+// kafkaError is a Kafka write failure marked with ErrKafka.
+type kafkaError struct{ err error }
+
+func (e *kafkaError) Error() string   { return "Kafka write failed: " + e.err.Error() }
+func (e *kafkaError) Unwrap() []error { return []error{ErrKafka, e.err} }
+
+// kafkaFailure marks err as a Kafka failure, unless ctx ended: then the run
+// was stopped, and Kafka is not to blame.
+func kafkaFailure(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil || errors.Is(err, ErrKafka) {
+		return err
+	}
+	return &kafkaError{err: err}
+}
+
 // sendBatch is how many messages are handed to the producer at once.
 const sendBatch = 256
 
@@ -62,16 +85,44 @@ type deps struct {
 	log     *slog.Logger
 	version string
 	now     func() time.Time
+	brokers []string
 }
 
-// initialSince is the delta start of a stream's first run.
-func (d *deps) initialSince() time.Time {
-	if d.cfg.InitialLookback > 0 {
-		return d.now().Add(-d.cfg.InitialLookback).Truncate(time.Second)
+// initialSince is the delta start of a stream's first run. A lookback is
+// counted back from Tenable's clock, never the local one: a host clock ahead of
+// Tenable's would ask for a delta starting in Tenable's future, which holds
+// nothing, and that start would become the watermark.
+func (d *deps) initialSince(ctx context.Context) (time.Time, error) {
+	if d.cfg.InitialLookback <= 0 {
+		// One second after the epoch: every record, and a time filter is still sent,
+		// so Tenable's 30-day default window for unfiltered vuln exports never applies.
+		return time.Unix(1, 0).UTC(), nil
 	}
-	// One second after the epoch: every record, and a time filter is still sent,
-	// so Tenable's 30-day default window for unfiltered vuln exports never applies.
-	return time.Unix(1, 0).UTC()
+	now, err := d.tenableNow(ctx)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read Tenable's clock for the initial lookback: %w", err)
+	}
+	return now.Add(-d.cfg.InitialLookback).Truncate(time.Second), nil
+}
+
+// errClockRead stops the one-page plugin listing tenableNow makes.
+var errClockRead = errors.New("clock read")
+
+// tenableNow reads Tenable's clock: the Date of the smallest answer the
+// connector already relies on, a one-plugin page of the plugin list.
+func (d *deps) tenableNow(ctx context.Context) (time.Time, error) {
+	var at time.Time
+	_, err := d.api.ListPlugins(ctx, tenable.PluginListOptions{Size: 1, OnPage: func(p tenable.PluginPage) error {
+		at = p.ServerTime
+		return errClockRead
+	}}, func([]byte) error { return nil })
+	if err != nil && !errors.Is(err, errClockRead) {
+		return time.Time{}, err
+	}
+	if at.IsZero() {
+		return time.Time{}, errors.New("tenable's answer carried no Date")
+	}
+	return at.UTC(), nil
 }
 
 // exportStream publishes one delta export (assets active/deleted/terminated,
@@ -95,7 +146,8 @@ type exportStream struct {
 // Name returns the stream's checkpoint key.
 func (s *exportStream) Name() string { return s.name }
 
-// errRetryExport marks an export outcome that a new export of the same delta fixes.
+// retryableExport reports whether an export outcome is one that a new export of
+// the same delta fixes: Tenable failed the export or lost chunks of it.
 func retryableExport(err error) bool {
 	return errors.Is(err, tenable.ErrExportFailed) || errors.Is(err, tenable.ErrExportIncomplete) ||
 		errors.Is(err, tenable.ErrExportCancelled) || errors.Is(err, tenable.ErrChunkExpired) ||
@@ -106,17 +158,43 @@ func retryableExport(err error) bool {
 // and advances the watermark once Kafka acknowledged them all. An export in
 // flight from an earlier, interrupted run is resumed. ctx cancellation stops
 // taking new chunks; chunks in progress get DrainTimeout to finish.
+//
+// An export that lost data (ERROR, failed or expired chunks) is cancelled and
+// remembered, then the delta is requested again after a backoff wait, up to
+// MaxExportAttempts exports per run. Remembering it matters: Tenable answers a
+// new request with 409 and the identical export while it still runs, and
+// adopting that one again would spend every attempt on chunks that are gone.
 func (s *exportStream) Run(ctx context.Context) error {
 	cp := s.cps.get(s.name)
 	since := cp.Watermark
 	if since.IsZero() {
-		since = s.initialSince()
+		var err error
+		if since, err = s.initialSince(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
 	}
 	work, stopWork := s.workContext(ctx)
 	defer stopWork()
+	// The status poll bounds space the attempts too: both pace requests to the
+	// same export workflow.
+	backoff := retry.NewSchedule(retry.Policy{Initial: s.cfg.PollInitial, Max: s.cfg.PollMax})
 	var lastErr error
 	for attempt := 1; attempt <= s.cfg.MaxExportAttempts; attempt++ {
+		if attempt > 1 {
+			wait := backoff.Next()
+			s.log.Info("requesting the export again after a pause", "stream", s.name, "attempt", attempt,
+				"max_attempts", s.cfg.MaxExportAttempts, "next_attempt", time.Now().Add(wait).Format(time.RFC3339Nano))
+			if err := retry.Wait(ctx, nil, wait); err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+		}
 		job, done, err := s.jobFor(ctx, &cp, since)
+		if errors.Is(err, errAbandonedAdopted) {
+			lastErr = err
+			s.log.Warn("Tenable handed back an export this stream abandoned; not adopting it",
+				"stream", s.name, "export_uuid", job.UUID, "attempt", attempt, "max_attempts", s.cfg.MaxExportAttempts)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -132,14 +210,47 @@ func (s *exportStream) Run(ctx context.Context) error {
 		}
 		lastErr = err
 		metricExports.Add(work, 1, metric.WithAttributes(attribute.String("stream", s.name), attribute.String("outcome", "retried")))
-		s.log.Warn("export did not deliver all its data; requesting it again",
+		s.log.Warn("export did not deliver all its data; cancelling it and requesting it again",
 			"stream", s.name, "export_uuid", job.UUID, "attempt", attempt, "max_attempts", s.cfg.MaxExportAttempts, "error", err)
-		cp.Export = nil // the watermark stays: the new export covers the same delta
-		if err := s.cps.put(work, cp); err != nil {
+		if err := s.abandon(work, &cp, job); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	return fmt.Errorf("%s: gave up after %d exports; the watermark stays at %s: %w", s.name, s.cfg.MaxExportAttempts, since.Format(time.RFC3339), lastErr)
+}
+
+// maxAbandoned bounds the abandoned exports a checkpoint remembers; a run
+// abandons at most MaxExportAttempts, and the list empties when a run completes.
+const maxAbandoned = 32
+
+// errAbandonedAdopted: Tenable answered a new export request with an export
+// this stream had abandoned.
+var errAbandonedAdopted = errors.New("tenable handed back an export that lost data")
+
+// abandon cancels an export that lost data and records it in the checkpoint,
+// so that it is never adopted again, in this run or the next.
+func (s *exportStream) abandon(ctx context.Context, cp *Checkpoint, job tenable.ExportJob) error {
+	s.cancelExport(ctx, job.UUID)
+	if !slices.Contains(cp.Abandoned, job.UUID) {
+		cp.Abandoned = append(cp.Abandoned, job.UUID)
+		if n := len(cp.Abandoned); n > maxAbandoned {
+			cp.Abandoned = slices.Delete(cp.Abandoned, 0, n-maxAbandoned)
+		}
+	}
+	cp.Export = nil // the watermark stays: the new export covers the same delta
+	return s.cps.put(ctx, *cp)
+}
+
+// cancelExport frees Tenable's export slot, so that a new request of the same
+// delta starts a new export instead of drawing a 409. Cancelling an export that
+// already ended is no error; any other failure is logged, and the abandoned
+// list still keeps the export from being adopted.
+func (s *exportStream) cancelExport(ctx context.Context, uuid string) {
+	if err := s.api.CancelExport(ctx, s.kind, uuid); err != nil {
+		s.log.Warn("cancelling an export that lost data failed", "stream", s.name, "export_uuid", uuid, "error", err)
+		return
+	}
+	s.log.Info("cancelled an export that lost data", "stream", s.name, "export_uuid", uuid)
 }
 
 // workContext is the context chunk handlers run in: it outlives ctx by
@@ -163,6 +274,12 @@ func (s *exportStream) jobFor(ctx context.Context, cp *Checkpoint, since time.Ti
 	job, err := s.start(ctx, since)
 	if err != nil {
 		return job, nil, fmt.Errorf("request export: %w", err)
+	}
+	if job.Adopted && slices.Contains(cp.Abandoned, job.UUID) {
+		// Still running: the cancel of an earlier attempt failed or did not take
+		// yet. Cancel it again and let the caller wait before the next request.
+		s.cancelExport(ctx, job.UUID)
+		return job, nil, fmt.Errorf("export %s: %w", job.UUID, errAbandonedAdopted)
 	}
 	requestedAt := job.RequestedAt
 	if requestedAt.IsZero() {
@@ -234,7 +351,7 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 		return n, fmt.Errorf("publish chunk %d: %w", chunk, err)
 	}
 	if err := group.Wait(ctx); err != nil {
-		return n, fmt.Errorf("chunk %d: %w", chunk, err)
+		return n, fmt.Errorf("chunk %d: %w", chunk, kafkaFailure(ctx, err))
 	}
 	return pub.published, nil
 }
@@ -248,6 +365,7 @@ func (s *exportStream) complete(ctx context.Context, cp *Checkpoint) error {
 	}
 	cp.Watermark = next.UTC()
 	cp.Export = nil
+	cp.Abandoned = nil // a new delta: no export of the old one can match it
 	cp.Runs++
 	if err := s.cps.put(ctx, *cp); err != nil {
 		return fmt.Errorf("%s: %w", s.name, err)
@@ -333,5 +451,5 @@ func (p *chunkPublisher) send() error {
 		p.prog.records.Add(int64(len(batch)))
 	}
 	metricRecords.Add(p.ctx, int64(len(batch)), streamAttr(p.stream))
-	return p.pub.Send(p.ctx, p.group, batch...)
+	return kafkaFailure(p.ctx, p.pub.Send(p.ctx, p.group, batch...))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 	"github.com/tvmkafka/tvmkafka/pipeline/state"
 	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 	"github.com/tvmkafka/tvmkafka/schemas"
@@ -45,7 +46,12 @@ type Options struct {
 	Wires   map[schemas.Name]Wire
 	Version string
 	Logger  *slog.Logger
-	// Now is the local clock (tests); default time.Now.
+	// Brokers are the Kafka brokers Pub writes to, named in errors when Kafka
+	// fails a run.
+	Brokers []string
+	// Now is the local clock (tests); default time.Now. It only dates what the
+	// connector reports about itself (the watermark age): watermarks and delta
+	// starts come from Tenable's clock.
 	Now func() time.Time
 }
 
@@ -81,7 +87,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 		return nil, err
 	}
 	d := &deps{cfg: opts.Config, topics: opts.Topics, api: opts.API, pub: opts.Pub, cps: cps,
-		log: logger, version: opts.Version, now: now}
+		log: logger, version: opts.Version, now: now, brokers: slices.Clone(opts.Brokers)}
 	s := &Source{deps: d, streams: map[string][]runnable{}}
 	for _, st := range Table {
 		s.streams[st.Name] = s.runnables(st, opts.Wires[st.Schema])
@@ -150,6 +156,9 @@ func (s *Source) runStream(ctx context.Context, name string) error {
 	start := time.Now()
 	for _, r := range parts {
 		if err := r.Run(ctx); err != nil {
+			if errors.Is(err, ErrKafka) {
+				return fmt.Errorf("%w (Kafka brokers: %s)", err, s.brokerList())
+			}
 			return err
 		}
 	}
@@ -157,26 +166,69 @@ func (s *Source) runStream(ctx context.Context, name string) error {
 	return nil
 }
 
+func (s *Source) brokerList() string {
+	if len(s.deps.brokers) == 0 {
+		return "unknown"
+	}
+	return strings.Join(s.deps.brokers, ",")
+}
+
+// Kafka outage retries within a round: the first wait, and the longest.
+const (
+	kafkaRetryInitial = time.Second
+	kafkaRetryMax     = time.Minute
+)
+
 // Run runs each named stream on its interval until ctx ends. A failed run is
-// logged and retried at the next interval; its watermark has not moved.
+// logged and retried at the next interval; its watermark has not moved. A run
+// that failed because Kafka was unavailable is run again sooner, with backoff,
+// for as long as the interval allows: it resumes its export, and an outage of
+// minutes does not cost a whole interval.
 func (s *Source) Run(ctx context.Context, names []string, interval func(stream string) time.Duration) error {
 	var wg sync.WaitGroup
 	for _, name := range names {
 		wg.Go(func() {
 			for {
-				if err := s.runStream(ctx, name); err != nil && ctx.Err() == nil {
-					s.deps.log.Error("stream run failed; retrying at the next interval", "stream", name, "error", err)
-				}
+				every := interval(name)
+				s.round(ctx, name, time.Now().Add(every))
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(interval(name)):
+				case <-time.After(every):
 				}
 			}
 		})
 	}
 	wg.Wait()
 	return nil
+}
+
+// round runs a stream once, again after a Kafka failure while the next
+// attempt would start before nextRound.
+func (s *Source) round(ctx context.Context, name string, nextRound time.Time) {
+	backoff := retry.NewSchedule(retry.Policy{Initial: kafkaRetryInitial, Max: kafkaRetryMax})
+	for {
+		err := s.runStream(ctx, name)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, ErrKafka) {
+			s.deps.log.Error("stream run failed; retrying at the next interval", "stream", name, "error", err)
+			return
+		}
+		wait := backoff.Next()
+		at := time.Now().Add(wait)
+		if at.After(nextRound) {
+			s.deps.log.Error("stream run failed: Kafka unavailable; retrying at the next interval", "stream", name,
+				"brokers", s.brokerList(), "error", err)
+			return
+		}
+		s.deps.log.Warn("stream run failed: Kafka unavailable; running it again", "stream", name,
+			"brokers", s.brokerList(), "next_attempt", at.Format(time.RFC3339Nano), "error", err)
+		if retry.Wait(ctx, nil, wait) != nil {
+			return
+		}
+	}
 }
 
 // runnables builds the exports of one run of a Table stream, in order.
@@ -249,13 +301,14 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	cp := s.cps.get(StreamPlugins)
 	since := cp.Watermark
 	if since.IsZero() {
-		since = s.initialSince()
+		var err error
+		if since, err = s.initialSince(ctx); err != nil {
+			return fmt.Errorf("plugins: %w", err)
+		}
 	}
-	resumed := cp.Export != nil && cp.Export.Since.Equal(since)
-	if !resumed {
-		// RequestedAt becomes Tenable's clock at the first page; the local clock
-		// stands in until then.
-		cp.Export = &InFlight{Since: since, RequestedAt: s.now().UTC().Truncate(time.Second)}
+	if cp.Export == nil || !cp.Export.Since.Equal(since) {
+		// RequestedAt stays unknown until Tenable answers the first page.
+		cp.Export = &InFlight{Since: since}
 		if err := s.cps.put(ctx, cp); err != nil {
 			return fmt.Errorf("plugins: %w", err)
 		}
@@ -288,12 +341,17 @@ func (s *pluginStream) Run(ctx context.Context) error {
 				return err
 			}
 			if err := group.Wait(ctx); err != nil {
-				return fmt.Errorf("plugins page %d: %w", p.Page, err)
+				return fmt.Errorf("plugins page %d: %w", p.Page, kafkaFailure(ctx, err))
 			}
 			prog.chunkDone()
 			metricChunks.Add(ctx, 1, streamAttr(StreamPlugins))
-			if !resumed && cp.Export.PagesDone == 0 && !p.ServerTime.IsZero() {
-				cp.Export.RequestedAt = p.ServerTime
+			// The paging starts at Tenable's clock when it answered page 1, whether
+			// page 1 came in this run or in the one that was interrupted after it.
+			// A paging resumed before any page was done takes this run's page 1:
+			// what an earlier version recorded then is the local clock, which may
+			// run far ahead of Tenable's. No paging starts after Tenable's now.
+			if !p.ServerTime.IsZero() && (cp.Export.PagesDone == 0 || cp.Export.RequestedAt.IsZero() || cp.Export.RequestedAt.After(p.ServerTime)) {
+				cp.Export.RequestedAt = p.ServerTime.UTC()
 			}
 			cp.Export.PagesDone = p.Page
 			cp.Export.Records += pub.published
@@ -313,8 +371,8 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	prog.finish(tenable.ExportStatus{Status: tenable.StateFinished}, nil)
 	e := cp.Export
 	next := e.RequestedAt.Add(-s.cfg.Overlap)
-	if next.Before(e.Since) {
-		next = e.Since
+	if e.RequestedAt.IsZero() || next.Before(e.Since) {
+		next = e.Since // Tenable's clock unknown: stay, the next run repeats the delta
 	}
 	cp.Watermark, cp.Export = next, nil
 	cp.Runs++
