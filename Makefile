@@ -12,6 +12,7 @@ LDFLAGS := -s -w -X main.buildVersion=$(VERSION)
 TEST_TIMEOUT ?= 40m
 PKGS ?= ./...
 FUZZTIME ?= 20s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Minimizing a newly interesting input may take up to 60s by default, longer
 # than FUZZTIME: bounded, so the time goes to fuzzing.
 FUZZMINIMIZETIME ?= 5s
@@ -19,7 +20,7 @@ FUZZMINIMIZETIME ?= 5s
 export KAFKA_PORT
 export TVMKAFKA_TEST_PYTHON := $(PYTHON)
 
-.PHONY: help build test test-short mutate deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e demo clean
+.PHONY: help build lint test test-short mutate deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(KAFKA_PORT)/$(KAFKA_PORT)/g' | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -33,6 +34,9 @@ demo: ## run the connector end to end on an in-process simulator and Kafka broke
 # go test -json through a summariser: the usual output (failing tests, each
 # package's ok/FAIL line), then tests passed/failed/skipped per package and the
 # total time. PKGS narrows it to some packages.
+lint: ## staticcheck (pinned), which CI runs too
+	$(GO) run $(STATICCHECK) ./...
+
 test: deps ## vet, then every test with -race, against a real Kafka broker (started and stopped as needed), and a summary
 	$(GO) vet $(PKGS)
 	set -o pipefail; $(WITH_BROKER) $(GO) test -race -json -timeout $(TEST_TIMEOUT) $(PKGS) | python3 .ci/gotest-summary
