@@ -48,11 +48,10 @@ func (w Wire) header() kafkaio.Header {
 // encoder turns raw Tenable JSON records into framed Avro values and keys. It is
 // not safe for concurrent use; encoderPool hands one to each worker.
 type encoder struct {
-	wire    Wire
-	tc      *schemas.Transcoder
-	body    []byte
-	framed  []byte
-	derived map[string]string
+	wire   Wire
+	tc     *schemas.Transcoder
+	body   []byte
+	framed []byte
 }
 
 type encoderPool struct {
