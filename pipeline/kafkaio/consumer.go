@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/segmentio/kafka-go"
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // GroupReaderConfig configures a consumer-group reader.
@@ -96,15 +96,20 @@ func (g *GroupReader) Close() error { return g.r.Close() }
 // Errors Kafka calls temporary (a partition whose leader is not known yet, as
 // just after the topic was created) are retried for up to a minute.
 func PendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval, bo.MaxInterval, bo.MaxElapsedTime = 100*time.Millisecond, 2*time.Second, time.Minute
-	return backoff.RetryWithData(func() (map[int]int64, error) {
-		pending, err := pendingOffsets(ctx, conn, group, topic, earliest)
+	var pending map[int]int64
+	policy := retry.Policy{Initial: 100 * time.Millisecond, Max: 2 * time.Second, MaxRetries: retry.Unlimited, MaxElapsed: time.Minute}
+	err := retry.Do(ctx, policy, func(ctx context.Context) error {
+		var err error
+		pending, err = pendingOffsets(ctx, conn, group, topic, earliest)
 		if err != nil && !IsTemporary(err) {
-			return nil, backoff.Permanent(err)
+			return retry.Permanent(err)
 		}
-		return pending, err
-	}, backoff.WithContext(bo, ctx))
+		return err
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return pending, nil
 }
 
 func pendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
