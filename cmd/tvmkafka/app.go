@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
@@ -162,9 +163,29 @@ func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, lo
 		return nil
 	}
 	if err := kafkaio.EnsureTopics(ctx, cfg.Kafka.Connection, specs, log); err != nil {
+		if kafkaio.IsUnreachable(err) {
+			return kafkaUnreachable(cfg, err)
+		}
 		return fmt.Errorf("create topics (set TVMKAFKA_TOPIC_CREATE=false to manage them yourself): %w", err)
 	}
 	return nil
+}
+
+// kafkaUnreachable says that no broker answered, naming the setting, instead
+// of the client's message for whichever request went first. Call it only
+// where err comes from Kafka: a refused dial to Tenable reads the same.
+func kafkaUnreachable(cfg config, err error) error {
+	return fmt.Errorf("Kafka cannot be reached at the configured brokers %s (TVMKAFKA_KAFKA_BROKERS): is a broker running there, and is the address right? (%w)",
+		strings.Join(cfg.Kafka.Brokers, ","), err)
+}
+
+// explainKafka is kafkaUnreachable when err is a failure to reach a broker,
+// and err otherwise.
+func explainKafka(cfg config, err error) error {
+	if kafkaio.IsUnreachable(err) {
+		return kafkaUnreachable(cfg, err)
+	}
+	return err
 }
 
 // sourceWires decides the wire format of each source topic: registered schema
@@ -197,8 +218,11 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return source.New(ctx, source.Options{
+	// New reads the checkpoints from the state topic: Kafka's first use
+	// when topics are not created.
+	src, err := source.New(ctx, source.Options{
 		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
 		Wires: wires, Version: version(), Logger: a.log,
 	})
+	return src, explainKafka(a.cfg, err)
 }

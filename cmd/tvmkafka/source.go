@@ -78,11 +78,7 @@ func runSource(ctx context.Context, once bool, names []string) error {
 // runConnector runs the source streams and, with withSink, the sink beside them;
 // it returns when both are done (once) or ctx ends.
 func runConnector(ctx context.Context, once bool, names []string, withSink bool) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(cfg.Log, os.Stderr)
+	cfg, log, err := loadConfigAndLogger(os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -103,16 +99,18 @@ func runConnector(ctx context.Context, once bool, names []string, withSink bool)
 	log.Info("tvmkafka source starting", "version", version(), "tenable", a.tenable.BaseURL(), "brokers", strings.Join(cfg.Kafka.Brokers, ","),
 		"streams", strings.Join(names, ","), "once", once)
 	if once {
+		defer logOnSignal(ctx, log, "stopping the run; its watermarks do not move, the next run resumes it")()
 		if err := src.RunOnce(ctx, names); err != nil {
 			return fmt.Errorf("source run failed: %w", err)
 		}
 		log.Info("source run complete: every record acknowledged, every checkpoint saved")
 		return nil
 	}
+	defer logOnSignal(ctx, log, "stopping; exports in progress get TVMKAFKA_SOURCE_DRAIN_TIMEOUT to finish and checkpoint")()
 	var sinkErr error
 	var wg sync.WaitGroup
 	if withSink {
-		warnEchoLoop(log, cfg)
+		warnEchoLoop(log, cfg, names)
 		wg.Go(func() { sinkErr = a.runSink(ctx, false) })
 	}
 	srcErr := src.Run(ctx, names, cfg.interval)
