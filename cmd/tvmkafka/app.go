@@ -51,14 +51,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 			return nil, err
 		}
 	}
-	var specs []kafkaio.TopicSpec
-	if r.source {
-		specs = append(specs, sourceTopicSpecs(cfg)...)
-	}
-	if r.sink {
-		specs = append(specs, sinkTopicSpecs(cfg)...)
-	}
-	if err := ensureTopics(ctx, cfg, specs, log); err != nil {
+	if err := ensureTopics(ctx, cfg, r.topicSpecs(cfg), log); err != nil {
 		return nil, err
 	}
 	client, err := tenable.New(cfg.tenableClientConfig(log))
@@ -118,6 +111,21 @@ func (a *app) Close() error {
 		err = errors.Join(err, a.http.Shutdown(ctx))
 	}
 	return err
+}
+
+// topicSpecs are the topics a command creates. Any connector command creates
+// every topic tvmkafka uses, the inbound topic and its dead-letter topic
+// included: upstream tools can then produce assets before a sink first runs.
+func (r roles) topicSpecs(cfg config) []kafkaio.TopicSpec {
+	if !r.source && !r.sink {
+		return nil
+	}
+	return allTopicSpecs(cfg)
+}
+
+// allTopicSpecs are every topic tvmkafka reads or writes.
+func allTopicSpecs(cfg config) []kafkaio.TopicSpec {
+	return append(sourceTopicSpecs(cfg), sinkTopicSpecs(cfg)...)
 }
 
 // sourceTopicSpecs are the topics the sources write to.

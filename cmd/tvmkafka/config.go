@@ -246,6 +246,16 @@ func (c config) validateCommon() error {
 		errs = append(errs, checkBaseURL(envPrefix+"_SCHEMA_REGISTRY_URL", c.SchemaRegistry.URL, "http://schema-registry:8081"))
 	}
 	errs = append(errs, settings.WithPrefix(envPrefix+"_KAFKA", c.Kafka.Validate()))
+	errs = append(errs, c.validateTopics())
+	if c.SchemaRegistry.Password != "" && c.SchemaRegistry.Username == "" {
+		errs = append(errs, errors.New("TVMKAFKA_SCHEMA_REGISTRY_PASSWORD is set without TVMKAFKA_SCHEMA_REGISTRY_USERNAME"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateTopics checks how topics are created.
+func (c config) validateTopics() error {
+	var errs []error
 	for _, s := range source.Table {
 		switch p := c.Streams.Cleanup[s.Name]; p {
 		case "compact", "delete", "compact,delete", "delete,compact":
@@ -258,9 +268,6 @@ func (c config) validateCommon() error {
 	}
 	if c.Topic.ReplicationFactor < 1 && c.Topic.ReplicationFactor != -1 {
 		errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_REPLICATION_FACTOR must be -1 (the broker default) or at least 1, got %d", c.Topic.ReplicationFactor))
-	}
-	if c.SchemaRegistry.Password != "" && c.SchemaRegistry.Username == "" {
-		errs = append(errs, errors.New("TVMKAFKA_SCHEMA_REGISTRY_PASSWORD is set without TVMKAFKA_SCHEMA_REGISTRY_USERNAME"))
 	}
 	return errors.Join(errs...)
 }

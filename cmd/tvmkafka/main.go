@@ -104,7 +104,7 @@ the --help of each command.`,
 		SilenceErrors: false,
 	}
 	root.SetFlagErrorFunc(suggestFlag)
-	root.AddCommand(newVersionCommand(), newSimCommand(), newSourceCommand(), newRunCommand(), newSinkCommand(), newSchemasCommand(), newDemoCommand())
+	root.AddCommand(newVersionCommand(), newSimCommand(), newSourceCommand(), newRunCommand(), newSinkCommand(), newSchemasCommand(), newDemoCommand(), newTopicsCommand(), newConsumeCommand())
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,6 +173,23 @@ func TestEchoLoopWarningOnlyWhenAssetsRun(t *testing.T) {
 		warnEchoLoop(slog.New(slog.NewTextHandler(&out, nil)), c, tt.streams)
 		if got := strings.Contains(out.String(), "come back in asset exports"); got != tt.warn {
 			t.Errorf("streams %v, excluded %v: warned %v, want %v", tt.streams, tt.exclude, got, tt.warn)
+		}
+	}
+}
+
+// TestSourceCreatesTheInboundTopics: source and run create the inbound topic
+// and its dead-letter topic too, so assets can be produced before a sink ran.
+func TestSourceCreatesTheInboundTopics(t *testing.T) {
+	cfg := defaultConfig()
+	for _, r := range []roles{{source: true}, {sink: true}, {source: true, sink: true}} {
+		var names []string
+		for _, s := range r.topicSpecs(cfg) {
+			names = append(names, s.Name)
+		}
+		for _, want := range []string{cfg.Topic.Inbound, cfg.Topic.InboundDLQ, cfg.Topic.State, cfg.Topic.SourceDLQ, cfg.Streams.Topic[source.StreamVulns]} {
+			if !slices.Contains(names, want) {
+				t.Errorf("roles %+v create %v, not %s", r, names, want)
+			}
 		}
 	}
 }

@@ -55,7 +55,12 @@ func Tail(ctx context.Context, conn Connection, topic string, opts TailOptions, 
 				if ctx.Err() != nil {
 					return ctx.Err() // another partition ended the tail
 				}
-				return fn(r)
+				err := fn(r)
+				if err != nil {
+					// Before another partition's record can reach fn.
+					cancel(err)
+				}
+				return err
 			})
 			if err != nil {
 				cancel(err)

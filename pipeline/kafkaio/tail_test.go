@@ -82,6 +82,12 @@ func TestTail(t *testing.T) {
 		}
 	}
 
+	// After fn says stop, no other partition's record reaches it.
+	calls := 0
+	if err := Tail(ctx, conn, "t", TailOptions{FromBeginning: true}, func(Record) error { calls++; return ErrStopScan }); err != nil || calls != 1 {
+		t.Errorf("stop at the first record: %v, fn called %d times", err, calls)
+	}
+
 	// An error of fn ends the tail with it.
 	boom := errors.New("boom")
 	if err := Tail(ctx, conn, "t", TailOptions{FromBeginning: true}, func(Record) error { return boom }); !errors.Is(err, boom) {
