@@ -245,4 +245,3 @@ func (d *valueDecoder) confluentCodec(ctx context.Context, id int, out *consumed
 	d.codecs[id] = c
 	return c, nil
 }
-
