@@ -29,6 +29,7 @@ type app struct {
 	store    state.Store
 	registry registry.Client   // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
+	stats    *sourceStats      // counts source runs when set before newSource
 }
 
 // roles say which parts of the connector a command runs, and so which topics it needs.
@@ -228,8 +229,13 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 	}
 	// New reads the checkpoints from the state topic: Kafka's first use
 	// when topics are not created.
+	var api source.Tenable = a.tenable
+	var pub source.Publisher = a.producer
+	if a.stats != nil {
+		api, pub = a.stats.wrap(api, pub)
+	}
 	src, err := source.New(ctx, source.Options{
-		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
+		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: api, Pub: pub, Store: a.store,
 		Wires: wires, Version: version(), Logger: a.log,
 	})
 	return src, explainKafka(a.cfg, err)
