@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
@@ -28,6 +29,7 @@ type app struct {
 	store    state.Store
 	registry registry.Client   // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
+	stats    *sourceStats      // counts source runs when set before newSource
 }
 
 // roles say which parts of the connector a command runs, and so which topics it needs.
@@ -50,14 +52,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 			return nil, err
 		}
 	}
-	var specs []kafkaio.TopicSpec
-	if r.source {
-		specs = append(specs, sourceTopicSpecs(cfg)...)
-	}
-	if r.sink {
-		specs = append(specs, sinkTopicSpecs(cfg)...)
-	}
-	if err := ensureTopics(ctx, cfg, specs, log); err != nil {
+	if err := ensureTopics(ctx, cfg, r.topicSpecs(cfg), log); err != nil {
 		return nil, err
 	}
 	client, err := tenable.New(cfg.tenableClientConfig(log))
@@ -119,6 +114,21 @@ func (a *app) Close() error {
 	return err
 }
 
+// topicSpecs are the topics a command creates. Any connector command creates
+// every topic tvmkafka uses, the inbound topic and its dead-letter topic
+// included: upstream tools can then produce assets before a sink first runs.
+func (r roles) topicSpecs(cfg config) []kafkaio.TopicSpec {
+	if !r.source && !r.sink {
+		return nil
+	}
+	return allTopicSpecs(cfg)
+}
+
+// allTopicSpecs are every topic tvmkafka reads or writes.
+func allTopicSpecs(cfg config) []kafkaio.TopicSpec {
+	return append(sourceTopicSpecs(cfg), sinkTopicSpecs(cfg)...)
+}
+
 // sourceTopicSpecs are the topics the sources write to.
 func sourceTopicSpecs(cfg config) []kafkaio.TopicSpec {
 	t := cfg.Topic
@@ -162,9 +172,29 @@ func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, lo
 		return nil
 	}
 	if err := kafkaio.EnsureTopics(ctx, cfg.Kafka.Connection, specs, log); err != nil {
+		if kafkaio.IsUnreachable(err) {
+			return kafkaUnreachable(cfg, err)
+		}
 		return fmt.Errorf("create topics (set TVMKAFKA_TOPIC_CREATE=false to manage them yourself): %w", err)
 	}
 	return nil
+}
+
+// kafkaUnreachable says that no broker answered, naming the setting, instead
+// of the client's message for whichever request went first. Call it only
+// where err comes from Kafka: a refused dial to Tenable reads the same.
+func kafkaUnreachable(cfg config, err error) error {
+	return fmt.Errorf("Kafka cannot be reached at the configured brokers %s (TVMKAFKA_KAFKA_BROKERS): is a broker running there, and is the address right? (%w)",
+		strings.Join(cfg.Kafka.Brokers, ","), err)
+}
+
+// explainKafka is kafkaUnreachable when err is a failure to reach a broker,
+// and err otherwise.
+func explainKafka(cfg config, err error) error {
+	if kafkaio.IsUnreachable(err) {
+		return kafkaUnreachable(cfg, err)
+	}
+	return err
 }
 
 // sourceWires decides the wire format of each source topic: registered schema
@@ -197,8 +227,16 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return source.New(ctx, source.Options{
-		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
+	// New reads the checkpoints from the state topic: Kafka's first use
+	// when topics are not created.
+	var api source.Tenable = a.tenable
+	var pub source.Publisher = a.producer
+	if a.stats != nil {
+		api, pub = a.stats.wrap(api, pub)
+	}
+	src, err := source.New(ctx, source.Options{
+		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: api, Pub: pub, Store: a.store,
 		Wires: wires, Version: version(), Logger: a.log, Brokers: a.cfg.Kafka.Brokers,
 	})
+	return src, explainKafka(a.cfg, err)
 }

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -168,18 +171,51 @@ func processStreams(defaultsOnly bool) (streamConfig, error) {
 	return c, nil
 }
 
-// loadConfig reads the environment.
+// loadConfig reads the environment. A failure also lists the unknown
+// TVMKAFKA_ variables: a misspelt one is often why a setting is missing.
 func loadConfig() (config, error) {
 	var c config
-	if err := settings.Process(envPrefix, &c); err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
-	}
-	streams, err := processStreams(false)
-	if err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
-	}
+	err := settings.Process(envPrefix, &c)
+	streams, streamErr := processStreams(false)
 	c.Streams = streams
+	if err = errors.Join(err, streamErr); err != nil {
+		if unknown := unknownVariables(); len(unknown) > 0 {
+			err = fmt.Errorf("%w\n%s", err, strings.Join(unknown, "\n"))
+		}
+		return c, fmt.Errorf("configuration: %w", err)
+	}
 	return c, nil
+}
+
+// otherVariables are TVMKAFKA_ variables read outside the connector
+// configuration: the simulator's keys, and the tests' interpreter.
+var otherVariables = []string{"TVMKAFKA_SIM_ACCESS_KEY", "TVMKAFKA_SIM_SECRET_KEY", "TVMKAFKA_TEST_PYTHON"}
+
+// unknownVariables warns about every TVMKAFKA_ variable in the environment
+// that no setting reads, naming the nearest known one.
+func unknownVariables() []string {
+	known := slices.Clone(otherVariables)
+	for _, s := range allSettings() {
+		known = append(known, s.key)
+	}
+	return settings.Unknown(os.Environ(), envPrefix, known)
+}
+
+// loadConfigAndLogger reads the configuration, builds the logger writing to
+// w, and warns there about unknown TVMKAFKA_ variables.
+func loadConfigAndLogger(w io.Writer) (config, *slog.Logger, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return cfg, nil, err
+	}
+	log, err := newLogger(cfg.Log, w)
+	if err != nil {
+		return cfg, nil, err
+	}
+	for _, msg := range unknownVariables() {
+		log.Warn(msg)
+	}
+	return cfg, log, nil
 }
 
 // defaultConfig is the configuration of an empty environment.
@@ -200,8 +236,26 @@ func defaultConfig() config {
 // reports every problem at once, each naming its variable.
 func (c config) validateCommon() error {
 	var errs []error
-	errs = append(errs, settings.WithPrefix(envPrefix+"_TENABLE", c.tenableClientConfig(nil).Validate()))
+	tenableErr := settings.WithPrefix(envPrefix+"_TENABLE", c.tenableClientConfig(nil).Validate())
+	if urlErr := checkBaseURL(envPrefix+"_TENABLE_URL", c.Tenable.BaseURL, "https://cloud.tenable.com"); urlErr != nil {
+		// Said once, in the words of checkBaseURL rather than url.Parse's.
+		tenableErr = errors.Join(urlErr, withoutKey(tenableErr, envPrefix+"_TENABLE_URL"))
+	}
+	errs = append(errs, tenableErr)
+	if c.SchemaRegistry.URL != "" {
+		errs = append(errs, checkBaseURL(envPrefix+"_SCHEMA_REGISTRY_URL", c.SchemaRegistry.URL, "http://schema-registry:8081"))
+	}
 	errs = append(errs, settings.WithPrefix(envPrefix+"_KAFKA", c.Kafka.Validate()))
+	errs = append(errs, c.validateTopics())
+	if c.SchemaRegistry.Password != "" && c.SchemaRegistry.Username == "" {
+		errs = append(errs, errors.New("TVMKAFKA_SCHEMA_REGISTRY_PASSWORD is set without TVMKAFKA_SCHEMA_REGISTRY_USERNAME"))
+	}
+	return errors.Join(errs...)
+}
+
+// validateTopics checks how topics are created.
+func (c config) validateTopics() error {
+	var errs []error
 	for _, s := range source.Table {
 		switch p := c.Streams.Cleanup[s.Name]; p {
 		case "compact", "delete", "compact,delete", "delete,compact":
@@ -215,10 +269,41 @@ func (c config) validateCommon() error {
 	if c.Topic.ReplicationFactor < 1 && c.Topic.ReplicationFactor != -1 {
 		errs = append(errs, fmt.Errorf("TVMKAFKA_TOPIC_REPLICATION_FACTOR must be -1 (the broker default) or at least 1, got %d", c.Topic.ReplicationFactor))
 	}
-	if c.SchemaRegistry.Password != "" && c.SchemaRegistry.Username == "" {
-		errs = append(errs, errors.New("TVMKAFKA_SCHEMA_REGISTRY_PASSWORD is set without TVMKAFKA_SCHEMA_REGISTRY_USERNAME"))
-	}
 	return errors.Join(errs...)
+}
+
+// checkBaseURL refuses a base URL without a scheme and host (a common
+// mistake: host:port alone, which url.Parse reads as a path or a scheme),
+// naming the variable and showing what is expected. It leaves other problems
+// to the component's own validation.
+func checkBaseURL(key, raw, example string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return nil
+	}
+	return fmt.Errorf("%s=%q is not a base URL: expected the scheme and host, such as %s (http://host:port for a local simulator)", key, raw, example)
+}
+
+// withoutKey drops the *settings.Error values of key from err (an
+// errors.Join tree, as Validate returns).
+func withoutKey(err error, key string) error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, inner := range j.Unwrap() {
+			out = append(out, withoutKey(inner, key))
+		}
+		return errors.Join(out...)
+	}
+	if se, ok := err.(*settings.Error); ok && se.Key == key {
+		return nil
+	}
+	return err
 }
 
 // validateRun checks the settings only tvmkafka run reads.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -40,7 +40,14 @@ func newDemoCommand() *cobra.Command {
 and prints what landed where. Nothing outside the process is touched.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), assets, seed)
+			// The connector's log lines would interleave with the story; they
+			// are kept aside and shown only when the demo fails.
+			var logs bytes.Buffer
+			err := runDemo(cmd.Context(), cmd.OutOrStdout(), &logs, assets, seed)
+			if err != nil && logs.Len() > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "The connector's log:\n%s", logs.Bytes())
+			}
+			return err
 		},
 	}
 	cmd.Flags().IntVar(&assets, "assets", 500, "assets in the simulated tenant")
@@ -48,8 +55,8 @@ and prints what landed where. Nothing outside the process is touched.`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, out io.Writer, assets int, seed int64) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+func runDemo(ctx context.Context, out, logs io.Writer, assets int, seed int64) error {
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 
 	sim, err := tenablesim.New(tenablesim.Config{Assets: assets, Seed: seed, AccessKey: "demo-access", SecretKey: "demo-secret",
@@ -101,6 +108,10 @@ func runDemo(ctx context.Context, out io.Writer, assets int, seed int64) error {
 	}
 	ends1 := topicEnds(ctx, brokers, cfg)
 	printCounts(say, cfg, ends0, ends1, time.Since(start))
+	say("   %s holds fewer records than the tenant has findings: by default only %s findings",
+		cfg.Streams.Topic[source.StreamVulns], strings.Join(cfg.Source.VulnsSeverity, ", "))
+	say("   in states %s are exported (TVMKAFKA_SOURCE_VULNS_SEVERITY, TVMKAFKA_SOURCE_VULNS_STATE).",
+		strings.Join(cfg.Source.VulnsState, ", "))
 
 	say("\n2. The tenant's clock moves 24 hours; second run: only the delta")
 	sum, err := sim.Advance(24 * time.Hour)
@@ -225,12 +236,16 @@ func printSample(ctx context.Context, say func(string, ...any), brokers []string
 	for _, k := range keys {
 		say("     header   %s = %s", k, headers[k])
 	}
-	summary, _ := json.Marshal(map[string]any{
+	shown := map[string]any{
 		"asset.uuid": pick("asset", "uuid"), "asset.hostname": pick("asset", "hostname"), "plugin.id": pick("plugin", "id"),
 		"plugin.name": pick("plugin", "name"), "severity": pick("severity"), "state": pick("state"), "port": pick("port", "port"),
 		"protocol": pick("port", "protocol"), "cvss3_base_score": pick("plugin", "cvss3_base_score"), "first_found": pick("first_found"),
-	})
-	say("     value    %s (%d bytes of Avro)", summary, len(m.Value))
+	}
+	picked := len(shown)
+	summary, _ := json.Marshal(shown)
+	say("     value    %s", summary)
+	say("              (abridged: %d values picked from a record of %d top-level fields and %d bytes of Avro;\n               `tvmkafka consume %s` prints whole records)",
+		picked, len(rec), len(m.Value), topic)
 	return nil
 }
 

@@ -28,13 +28,27 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole connector in process")
 	}
+	// The story goes to stdout; nothing may be logged beside it, to stderr
+	// either (where a terminal shows it interleaved).
+	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = stderr
 	out, err := runCLI(t, "demo", "--assets", "80", "--seed", "3")
+	os.Stderr = saved
 	if err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out)
+	}
+	logged, _ := os.ReadFile(stderr.Name())
+	if strings.Contains(out, "level=") || len(logged) > 0 {
+		t.Errorf("log lines in the demo's story:\n%s%s", out, logged)
 	}
 	for _, want := range []string{
 		"1. First run", "2. The tenant's clock moves", "tenable.vm.vulns", "decoded with schema io.tvmkafka.tvm.VulnFinding",
 		"import job", `from source "tvmkafka Kafka Connector"`, "dead-lettered to tenable.vm.assets.inbound.dlq",
+		"by default only medium, high, critical findings", "TVMKAFKA_SOURCE_VULNS_SEVERITY", "(abridged: 10 values picked",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -35,7 +35,7 @@ Configuration (environment):
 			if err := cfg.validateRun(); err != nil {
 				return fmt.Errorf("configuration: %w", err)
 			}
-			return runConnector(cmd.Context(), false, names, cfg.Run.Sink)
+			return runConnector(cmd.Context(), cmd.OutOrStdout(), false, names, cfg.Run.Sink)
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tvmkafka/tvmkafka/connector/sink"
+	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 )
 
@@ -53,11 +54,7 @@ Configuration (environment):
 }
 
 func runSinkCommand(ctx context.Context, once bool) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(cfg.Log, os.Stderr)
+	cfg, log, err := loadConfigAndLogger(os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -70,6 +67,7 @@ func runSinkCommand(ctx context.Context, once bool) error {
 			log.Error("closing Kafka producers", "error", err)
 		}
 	}()
+	defer logOnSignal(ctx, log, "stopping; the sink flushes, waits for its import jobs and commits")()
 	return a.runSink(ctx, once)
 }
 
@@ -82,7 +80,7 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 		var err error
 		until, err = kafkaio.PendingOffsets(ctx, cfg.Kafka.Connection, cfg.Sink.GroupID, cfg.Topic.Inbound, earliest)
 		if err != nil {
-			return err
+			return explainKafka(cfg, err)
 		}
 		if len(until) == 0 {
 			a.log.Info("the inbound topic holds nothing new; nothing to import", "topic", cfg.Topic.Inbound, "group", cfg.Sink.GroupID)
@@ -116,14 +114,15 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 	if once {
 		st := s.Stats()
 		a.log.Info("sink caught up: every record imported or dead-lettered, offsets committed",
-			"imported", st.Imported, "dead_lettered", st.DeadLettered, "requests", st.Requests)
+			"imported", st.Imported, "dead_lettered", st.DeadLettered, "requests_sent", st.RequestsSent, "requests_accepted", st.Requests)
 	}
 	return nil
 }
 
-// warnEchoLoop points out a configuration where imported assets come back as exports.
-func warnEchoLoop(log *slog.Logger, cfg config) {
-	if !slices.Contains(cfg.Source.AssetsExcludeSources, cfg.Sink.Source) {
+// warnEchoLoop points out a configuration where imported assets come back as
+// exports: the asset stream runs beside the sink and does not skip its source.
+func warnEchoLoop(log *slog.Logger, cfg config, streams []string) {
+	if slices.Contains(streams, source.StreamAssets) && !slices.Contains(cfg.Source.AssetsExcludeSources, cfg.Sink.Source) {
 		log.Warn("the sink's imports will come back in asset exports; set TVMKAFKA_SOURCE_ASSETS_EXCLUDE_SOURCES to the import source to skip them",
 			"import_source", cfg.Sink.Source)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -40,7 +41,7 @@ Configuration (environment):
 			if err != nil {
 				return err
 			}
-			return runSource(cmd.Context(), once, names)
+			return runSource(cmd.Context(), cmd.OutOrStdout(), once, names)
 		},
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "run each stream once and exit (non-zero when any record or checkpoint failed)")
@@ -71,18 +72,15 @@ func streamKeysHelp() string {
 	return b.String()
 }
 
-func runSource(ctx context.Context, once bool, names []string) error {
-	return runConnector(ctx, once, names, false)
+func runSource(ctx context.Context, out io.Writer, once bool, names []string) error {
+	return runConnector(ctx, out, once, names, false)
 }
 
 // runConnector runs the source streams and, with withSink, the sink beside them;
 // it returns when both are done (once) or ctx ends.
-func runConnector(ctx context.Context, once bool, names []string, withSink bool) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	log, err := newLogger(cfg.Log, os.Stderr)
+// With once, it ends with a table of each stream's run on out.
+func runConnector(ctx context.Context, out io.Writer, once bool, names []string, withSink bool) error {
+	cfg, log, err := loadConfigAndLogger(os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -95,6 +93,9 @@ func runConnector(ctx context.Context, once bool, names []string, withSink bool)
 			log.Error("closing Kafka producers", "error", err)
 		}
 	}()
+	if once {
+		a.stats = newSourceStats()
+	}
 	src, err := a.newSource(ctx)
 	if err != nil {
 		return err
@@ -103,16 +104,18 @@ func runConnector(ctx context.Context, once bool, names []string, withSink bool)
 	log.Info("tvmkafka source starting", "version", version(), "tenable", a.tenable.BaseURL(), "brokers", strings.Join(cfg.Kafka.Brokers, ","),
 		"streams", strings.Join(names, ","), "once", once)
 	if once {
-		if err := src.RunOnce(ctx, names); err != nil {
+		defer logOnSignal(ctx, log, "stopping the run; its watermarks do not move, the next run resumes it")()
+		if err := runOnceWithTable(ctx, out, cfg, src, a.stats, names); err != nil {
 			return fmt.Errorf("source run failed: %w", err)
 		}
 		log.Info("source run complete: every record acknowledged, every checkpoint saved")
 		return nil
 	}
+	defer logOnSignal(ctx, log, "stopping; exports in progress get TVMKAFKA_SOURCE_DRAIN_TIMEOUT to finish and checkpoint")()
 	var sinkErr error
 	var wg sync.WaitGroup
 	if withSink {
-		warnEchoLoop(log, cfg)
+		warnEchoLoop(log, cfg, names)
 		wg.Go(func() { sinkErr = a.runSink(ctx, false) })
 	}
 	srcErr := src.Run(ctx, names, cfg.interval)

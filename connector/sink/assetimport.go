@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/batchsink"
@@ -38,6 +39,10 @@ type assetImport struct {
 	importer Importer
 	source   string
 	maxBytes int
+	// sent counts import requests made, retries included, whatever Tenable
+	// answered: a sink whose every request is refused (a wrong key) must not
+	// report that it made none.
+	sent atomic.Int64
 }
 
 func (d *assetImport) NewBody() (batchsink.Body[Asset], error) {
@@ -49,6 +54,7 @@ func (d *assetImport) NewBody() (batchsink.Body[Asset], error) {
 }
 
 func (d *assetImport) Submit(ctx context.Context, body []byte) (string, error) {
+	d.sent.Add(1)
 	id, err := d.importer.ImportAssetsBody(ctx, body)
 	var apiErr *tenable.APIError
 	if errors.As(err, &apiErr) && refusesContent(apiErr.StatusCode) {

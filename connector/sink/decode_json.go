@@ -23,7 +23,7 @@ func decodeInboundJSON(value []byte) (Asset, error) {
 	dec, c := p.dec, &p.c
 	tok, err := dec.ReadToken()
 	if err != nil {
-		return Asset{}, inboundNotJSON(err)
+		return Asset{}, inboundNotJSON(value, false, err)
 	}
 	if tok.Kind() != '{' {
 		return Asset{}, inboundInvalidf("the value is a JSON %s, not an object", inboundJSONKindName(tok.Kind()))
@@ -31,7 +31,7 @@ func decodeInboundJSON(value []byte) (Asset, error) {
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return Asset{}, inboundNotJSON(err)
+			return Asset{}, inboundNotJSON(value, true, err)
 		}
 		name := tok.String()
 		i, ok := inboundAttrIndex[name]
@@ -40,22 +40,22 @@ func decodeInboundJSON(value []byte) (Asset, error) {
 				c.unknown = append(c.unknown, name)
 			}
 			if err := dec.SkipValue(); err != nil {
-				return Asset{}, inboundNotJSON(err)
+				return Asset{}, inboundNotJSON(value, true, err)
 			}
 			continue
 		}
 		if err := c.jsonValue(dec, i); err != nil {
-			return Asset{}, inboundNotJSON(err)
+			return Asset{}, inboundNotJSON(value, true, err)
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
-		return Asset{}, inboundNotJSON(err)
+		return Asset{}, inboundNotJSON(value, true, err)
 	}
 	if _, err := dec.ReadToken(); err != io.EOF {
 		if err == nil {
 			return Asset{}, inboundInvalidf("the value holds more than one JSON value")
 		}
-		return Asset{}, inboundNotJSON(err)
+		return Asset{}, inboundNotJSON(value, true, err)
 	}
 	return c.finish()
 }

@@ -96,7 +96,7 @@ var inboundJSONCases = []inboundCase{
 	{name: "string", value: `"10.0.0.1"`, reason: "the value is a JSON string, not an object"},
 	{name: "number", value: `42`, reason: "the value is a JSON number, not an object"},
 	{name: "null", value: `null`, reason: "the value is a JSON null, not an object"},
-	{name: "truncated", value: `{"ipv4":["10.0.0.1"`, reason: "the value is neither Avro (single-object or Confluent framed) nor valid JSON: it ends early"},
+	{name: "truncated", value: `{"ipv4":["10.0.0.1"`, reason: `the value is neither Avro (single-object or Confluent framed) nor valid JSON: it ends early; it starts with 7b 22 69 70 76 34 22 3a 5b 22 31 30 2e 30 2e 30 ("{\"ipv4\":[\"10.0.0") of 19 bytes`},
 	{name: "not json", value: `ipv4=10.0.0.1`, reason: "the value is neither Avro (single-object or Confluent framed) nor valid JSON: ", reasonPrefix: true},
 	{name: "two values", value: `{"ipv4":["10.0.0.1"]} {}`, reason: "the value holds more than one JSON value"},
 	{name: "garbage after", value: `{"ipv4":["10.0.0.1"]}x`, reason: "the value is neither Avro (single-object or Confluent framed) nor valid JSON: ", reasonPrefix: true},

@@ -31,13 +31,42 @@ func inboundInvalidf(format string, args ...any) error {
 	return &InvalidError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// inboundNotJSON describes a value that is not valid JSON.
-func inboundNotJSON(err error) error {
+// inboundNotJSON describes a value that is not valid JSON. started tells
+// whether the value opened like JSON (a first token was read): when it did
+// not, the parser's complaint about the first byte says less than the bytes.
+func inboundNotJSON(value []byte, started bool, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "jsontext: ")
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+	switch {
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		msg = "it ends early"
+	case !started:
+		msg = "it does not start like a JSON object"
 	}
-	return inboundInvalidf("the value is neither Avro (single-object or Confluent framed) nor valid JSON: %s", msg)
+	return inboundInvalidf("the value is neither Avro (single-object or Confluent framed) nor valid JSON: %s; it starts with %s", msg, inboundFirstBytes(value))
+}
+
+// inboundFirstBytes shows the start of a value as hex and as text (other
+// than printable ASCII shown as '.'), so a producer recognises its format.
+func inboundFirstBytes(value []byte) string {
+	const show = 16
+	head := value[:min(len(value), show)]
+	var hex, text strings.Builder
+	for i, b := range head {
+		if i > 0 {
+			hex.WriteByte(' ')
+		}
+		fmt.Fprintf(&hex, "%02x", b)
+		if b >= 0x20 && b < 0x7f {
+			text.WriteByte(b)
+		} else {
+			text.WriteByte('.')
+		}
+	}
+	out := fmt.Sprintf("%s (%s)", hex.String(), strconv.Quote(text.String()))
+	if len(value) > show {
+		out += fmt.Sprintf(" of %d bytes", len(value))
+	}
+	return out
 }
 
 // inboundJSONKindName names a JSON kind for a reason.

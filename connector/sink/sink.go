@@ -88,11 +88,15 @@ type Sink struct {
 	cfg  Config
 	log  *slog.Logger
 	core *batchsink.Sink[Asset]
+	dest *assetImport
 }
 
 // Stats are running totals, for logs and tests.
 type Stats struct {
-	Fetched, Imported, DeadLettered, Requests int
+	Fetched, Imported, DeadLettered int
+	// Requests counts import requests Tenable accepted; RequestsSent counts
+	// every import request made, refused and failed ones included.
+	Requests, RequestsSent int
 	// RequestBytes sums the bodies of accepted import requests; RequestBytesMax
 	// is the largest.
 	RequestBytes    int64
@@ -134,6 +138,7 @@ func New(opts Options) (*Sink, error) {
 	if c.OnJobError == "deadletter" {
 		resubmits = 0
 	}
+	dest := &assetImport{importer: opts.Importer, source: c.Source, maxBytes: c.MaxRequestBytes}
 	core, err := batchsink.New(batchsink.Options[Asset]{
 		Config: batchsink.Config{MaxItems: c.MaxRecords, Linger: c.Linger, CommitOnAccept: c.CommitOn == "accepted",
 			MaxResubmits: resubmits, JobPoll: c.JobPoll, PendingBatches: c.PendingBatches, RetryMax: c.RetryMax,
@@ -141,7 +146,7 @@ func New(opts Options) (*Sink, error) {
 		Topic:       opts.Topic,
 		Consumer:    opts.Consumer,
 		Converter:   assetConverter{dec: opts.Decoder},
-		Destination: &assetImport{importer: opts.Importer, source: c.Source, maxBytes: c.MaxRequestBytes},
+		Destination: dest,
 		DeadLetters: batchsink.DeadLetters{Topic: opts.DeadLetterTopic, Publisher: opts.DeadLetters,
 			Connector: "tvmkafka-sink", Class: "tvmkafka.sink", ExceptionPrefix: "tvmkafka."},
 		Metrics: metrics,
@@ -152,7 +157,7 @@ func New(opts Options) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sink: %w", err)
 	}
-	return &Sink{cfg: c, log: opts.Logger, core: core}, nil
+	return &Sink{cfg: c, log: opts.Logger, core: core, dest: dest}, nil
 }
 
 // Stats returns the running totals.
@@ -161,7 +166,7 @@ func (s *Sink) Stats() Stats {
 	return Stats{Fetched: st.Fetched, Imported: st.Done, DeadLettered: st.DeadLettered, Requests: st.Requests,
 		RequestBytes: st.RequestBytes, RequestBytesMax: st.RequestBytesMax, FullRequests: st.FullRequests,
 		FullRequestBytes: st.FullRequestBytes, JobsComplete: st.JobsComplete, JobsError: st.JobsFailed,
-		UploadedAssets: st.ItemsOK, FailedAssets: st.ItemsFailed}
+		UploadedAssets: st.ItemsOK, FailedAssets: st.ItemsFailed, RequestsSent: int(s.dest.sent.Load())}
 }
 
 // Run consumes until ctx ends or, when until is not nil, until every partition in
@@ -172,7 +177,7 @@ func (s *Sink) Run(ctx context.Context, until map[int]int64) error {
 	err := s.core.Run(ctx, until)
 	st := s.Stats()
 	s.log.Info("sink stopped", "fetched", st.Fetched, "imported", st.Imported, "dead_lettered", st.DeadLettered,
-		"requests", st.Requests, "request_bytes", st.RequestBytes, "max_request_bytes", st.RequestBytesMax,
+		"requests_sent", st.RequestsSent, "requests_accepted", st.Requests, "request_bytes", st.RequestBytes, "max_request_bytes", st.RequestBytesMax,
 		"full_request_fill", fmt.Sprintf("%.3f", st.FullRequestFill(s.cfg.MaxRequestBytes)), "jobs_complete", st.JobsComplete, "jobs_error", st.JobsError)
 	return err
 }

@@ -47,8 +47,11 @@ func process(prefix string, spec any, lookup func(string) (string, bool)) error 
 	return walk(prefix, v.Elem(), lookup)
 }
 
+// walk fills s and returns every value that does not parse, so a user fixes
+// them all in one go.
 func walk(prefix string, s reflect.Value, lookup func(string) (string, bool)) error {
 	t := s.Type()
+	var errs []error
 	for i := range t.NumField() {
 		f, sf := s.Field(i), t.Field(i)
 		if !f.CanSet() || sf.Tag.Get("ignored") == "true" {
@@ -68,7 +71,7 @@ func walk(prefix string, s reflect.Value, lookup func(string) (string, bool)) er
 				inner = prefix
 			}
 			if err := walk(inner, f, lookup); err != nil {
-				return err
+				errs = append(errs, err)
 			}
 			continue
 		}
@@ -84,10 +87,47 @@ func walk(prefix string, s reflect.Value, lookup func(string) (string, bool)) er
 			if !fromEnv {
 				return fmt.Errorf("settings: default of %s.%s: %w", t.Name(), sf.Name, err)
 			}
-			return fmt.Errorf("%s: cannot parse %q as %s: %w", key, value, f.Type(), err)
+			errs = append(errs, &ParseError{Key: key, Value: value, Type: f.Type(), Err: err})
 		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// ParseError is a variable whose value does not parse as its setting's type.
+// Its message says, in plain words, what a value of that type looks like.
+type ParseError struct {
+	Key, Value string
+	Type       reflect.Type
+	Err        error
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s=%q is not %s", e.Key, e.Value, Expected(e.Type))
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Expected describes the values a setting of type t takes, for messages.
+func Expected(t reflect.Type) string {
+	if t == reflect.TypeFor[time.Duration]() {
+		return "a duration: a number and a unit (ms, s, m or h), such as 90m, 1h, 1h30m or 30s"
+	}
+	if t.Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+		return "a valid " + t.String()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean: true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "a whole number, such as 6 or -1"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number of 0 or more, such as 6"
+	case reflect.Float32, reflect.Float64:
+		return "a number, such as 0.5"
+	case reflect.Slice:
+		return "a comma-separated list (no spaces around the commas), each item " + Expected(t.Elem())
+	}
+	return "a valid " + t.String()
 }
 
 func isTextUnmarshaler(f reflect.Value) bool {

@@ -109,7 +109,73 @@ func TestProcessReadsOnlyPrefixedNames(t *testing.T) {
 		t.Errorf("Process = %+v", c)
 	}
 	t.Setenv("PFX_D", "soon")
-	if err := Process("PFX", &c); err == nil || !strings.Contains(err.Error(), `PFX_D: cannot parse "soon"`) {
+	if err := Process("PFX", &c); err == nil || !strings.Contains(err.Error(), `PFX_D="soon" is not a duration`) {
 		t.Errorf("bad duration: %v", err)
+	}
+}
+
+// TestParseErrorsSayWhatIsExpected: a value that does not parse is reported
+// with its variable, the value and what a value of the type looks like, and
+// every such value is reported at once.
+func TestParseErrorsSayWhatIsExpected(t *testing.T) {
+	type cfg struct {
+		D time.Duration `envconfig:"D" default:"1s"`
+		N int           `envconfig:"N" default:"1"`
+		B bool          `envconfig:"B" default:"false"`
+		L []int         `envconfig:"L" default:"1"`
+		U uint          `envconfig:"U" default:"1"`
+	}
+	t.Setenv("PFX_D", "1hour")
+	t.Setenv("PFX_N", "six")
+	t.Setenv("PFX_B", "yes please")
+	t.Setenv("PFX_L", "1, 2")
+	t.Setenv("PFX_U", "-3")
+	var c cfg
+	err := Process("PFX", &c)
+	if err == nil {
+		t.Fatal("bad values were accepted")
+	}
+	for _, want := range []string{
+		`PFX_D="1hour" is not a duration: a number and a unit (ms, s, m or h), such as 90m, 1h, 1h30m or 30s`,
+		`PFX_N="six" is not a whole number, such as 6 or -1`,
+		`PFX_B="yes please" is not a boolean: true or false`,
+		`PFX_L="1, 2" is not a comma-separated list (no spaces around the commas), each item a whole number`,
+		`PFX_U="-3" is not a whole number of 0 or more`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, jargon := range []string{"envconfig", "strconv", "time.Duration", "converting"} {
+		if strings.Contains(err.Error(), jargon) {
+			t.Errorf("error speaks of %q:\n%v", jargon, err)
+		}
+	}
+	var pe *ParseError
+	if !errors.As(err, &pe) || pe.Err == nil {
+		t.Errorf("want a *ParseError wrapping the parse failure, got %#v", err)
+	}
+}
+
+func TestUnknownSuggestsTheNearestVariable(t *testing.T) {
+	known := []string{"APP_KAFKA_BROKERS", "APP_TOPIC_VULNS", "APP_LOG_LEVEL", "APP_SOURCE_OVERLAP"}
+	env := []string{
+		"APP_KAFKA_BROKER=localhost:9092", // one letter short
+		"APP_TOPIC_VULN=x",
+		"APP_LOG_LEVEL=debug",   // known: no warning
+		"APP_COMPLETELY_ELSE=1", // nothing close
+		"OTHER_KAFKA_BROKER=x",  // another prefix
+		"APPLE_KAFKA_BROKERS=x", // not under APP_
+		"APP_SOURCE_OVERLAPP=1h",
+	}
+	got := Unknown(env, "APP", known)
+	want := []string{
+		"APP_COMPLETELY_ELSE is not a setting of this program and is ignored",
+		"APP_KAFKA_BROKER is not a setting of this program and is ignored; did you mean APP_KAFKA_BROKERS?",
+		"APP_SOURCE_OVERLAPP is not a setting of this program and is ignored; did you mean APP_SOURCE_OVERLAP?",
+		"APP_TOPIC_VULN is not a setting of this program and is ignored; did you mean APP_TOPIC_VULNS?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Unknown =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
