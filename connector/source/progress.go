@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -65,13 +66,22 @@ func (p *progress) attrs() []any {
 	if p.exportID != "" {
 		attrs = append(attrs, "export_uuid", p.exportID, "export_status", string(state))
 	}
-	attrs = append(attrs, p.unit+"_done", p.chunks.Load(), "records", records, "elapsed", elapsed.Round(time.Second))
+	done := p.chunks.Load()
+	attrs = append(attrs, p.unit+"_done", done, "records", records, "elapsed", elapsed.Round(time.Second))
 	switch {
 	case p.unit != "chunks":
+	case known && total > 0:
+		attrs = append(attrs, "chunks_total", total, "percent", min(100, int(100*done/int64(total))))
+		if left := int64(total) - done; done > 0 && left > 0 {
+			// The chunks of one export are about the same size, so the time per
+			// chunk so far is a fair guess at the time the rest will take.
+			attrs = append(attrs, "eta", (elapsed / time.Duration(done) * time.Duration(left)).Round(time.Second))
+		}
 	case known:
 		attrs = append(attrs, "chunks_total", total)
 	default:
-		attrs = append(attrs, "chunks_available", total)
+		attrs = append(attrs, "chunks_available", total,
+			"chunks_total", "not reported by Tenable for this export until it finishes; no estimate")
 	}
 	if secs := elapsed.Seconds(); secs > 0 {
 		attrs = append(attrs, "records_per_s", int64(float64(records)/secs))
@@ -100,7 +110,12 @@ func (p *progress) stop() { p.closeOnce.Do(func() { close(p.done) }) }
 func (p *progress) finish(st tenable.ExportStatus, err error) {
 	p.setStatus(st)
 	p.stop()
-	if err != nil {
+	switch {
+	case err != nil && errors.Is(err, context.Canceled):
+		// A shutdown, not a failure: the checkpoint keeps the export in flight.
+		p.log.Info("export stopped by shutdown; it resumes from its checkpoint at the next start", p.attrs()...)
+		return
+	case err != nil:
 		p.log.Warn("export ended with an error", append(p.attrs(), "error", err)...)
 		return
 	}

@@ -191,6 +191,10 @@ func (s *Source) Run(ctx context.Context, names []string, interval func(stream s
 			for {
 				every := interval(name)
 				s.round(ctx, name, time.Now().Add(every))
+				if ctx.Err() == nil {
+					s.deps.log.Info("stream runs next", "stream", name,
+						"at", time.Now().Add(every).Format(time.RFC3339), "in", every)
+				}
 				select {
 				case <-ctx.Done():
 					return
