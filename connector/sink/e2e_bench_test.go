@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
 // cmdbAsset is an inbound asset as a CMDB would send it: identifiers, OS,
@@ -42,24 +42,20 @@ func BenchmarkSinkEndToEnd(b *testing.B) {
 	h.cfg.MaxRecords = 100_000 // let the 5 MB limit cut the requests
 	h.drain = time.Minute
 
+	// The broker keeps the inbound records LZ4-compressed, so the sink reads
+	// and decompresses LZ4 batches as from a producer that compresses.
+	h.inbound = kafkatest.CreateTopic(b, h.brokers, partitions, map[string]string{"compression.type": "lz4"})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	w := &kafka.Writer{Addr: kafka.TCP(h.brokers...), Topic: h.inbound, RequiredAcks: kafka.RequireAll,
-		Balancer: &kafka.Murmur2Balancer{}, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, Compression: kafka.Lz4}
 	var inboundBytes int
 	for start := 0; start < assets; start += 10_000 {
-		msgs := make([]kafka.Message, 0, 10_000)
+		recs := make([]kafkaio.Record, 0, 10_000)
 		for i := start; i < min(start+10_000, assets); i++ {
 			v := cmdbAsset(i)
 			inboundBytes += len(v)
-			msgs = append(msgs, kafka.Message{Key: fmt.Appendf(nil, "srv-%06d", i), Value: v})
+			recs = append(recs, kafkaio.Record{Topic: h.inbound, Key: fmt.Appendf(nil, "srv-%06d", i), Value: v})
 		}
-		if err := w.WriteMessages(ctx, msgs...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
+		kafkatest.Produce(b, h.brokers, recs...)
 	}
 	b.Logf("%d inbound assets, %d bytes (average %d)", assets, inboundBytes, inboundBytes/assets)
 

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tvmkafka/tvmkafka/connector/sink"
@@ -95,18 +94,11 @@ func quietLog() *slog.Logger {
 // produce writes values to the inbound topic with acks=all.
 func (h *sinkHarness) produce(values ...[]byte) {
 	h.t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(h.brokers...), Topic: h.inbound, RequiredAcks: kafka.RequireAll,
-		Balancer: &kafka.Murmur2Balancer{}, BatchTimeout: 5 * time.Millisecond}
-	defer w.Close()
-	msgs := make([]kafka.Message, len(values))
+	recs := make([]kafkaio.Record, len(values))
 	for i, v := range values {
-		msgs[i] = kafka.Message{Key: []byte(fmt.Sprintf("k%d", i)), Value: v, Headers: []kafka.Header{{Key: "origin", Value: []byte("cmdb")}}}
+		recs[i] = kafkaio.Record{Topic: h.inbound, Key: []byte(fmt.Sprintf("k%d", i)), Value: v, Headers: []kafkaio.Header{{Key: "origin", Value: []byte("cmdb")}}}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		h.t.Fatal(err)
-	}
+	kafkatest.Produce(h.t, h.brokers, recs...)
 }
 
 // runOnce runs the sink until it caught up with the topic, like `tvmkafka sink --once`.
@@ -319,12 +311,12 @@ func TestSinkDeadLettersBadRecordsWithoutStalling(t *testing.T) {
 	if got := h.importedFQDNs(); !slices.Equal(got, want) {
 		t.Errorf("imported %v\nwant %v", got, want)
 	}
-	dead := readAll(t, h.brokers, h.dlq)
+	dead := kafkatest.ReadTopic(t, h.brokers, h.dlq, nil)
 	if len(dead) != len(bad) || s.Stats().DeadLettered != len(bad) {
 		t.Fatalf("%d dead letters (stats %d), want %d", len(dead), s.Stats().DeadLettered, len(bad))
 	}
 	for _, m := range dead {
-		hd := headers(m)
+		hd := kafkatest.HeaderMap(m)
 		var offset int
 		fmt.Sscan(hd[sink.HeaderDLQOffset], &offset)
 		if string(m.Value) != bad[offset] || hd[sink.HeaderDLQTopic] != h.inbound || hd[sink.HeaderDLQPartition] != "0" ||
@@ -343,19 +335,16 @@ func TestSinkDeadLettersBadRecordsWithoutStalling(t *testing.T) {
 // one null, as a client that keeps them apart reads them from the broker.
 func TestSinkDeadLettersKeepTheOriginalValue(t *testing.T) {
 	h := newSinkHarness(t, 1)
-	w := &kafka.Writer{Addr: kafka.TCP(h.brokers...), Topic: h.inbound, RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond}
-	in := []kafka.Message{
-		{Key: []byte("empty"), Value: []byte{}, Headers: []kafka.Header{{Key: "origin", Value: []byte("cmdb")}, {Key: "blank", Value: []byte{}}}},
-		{Key: []byte("null"), Value: nil},
-		{Key: nil, Value: []byte("not JSON")},
-		{Key: []byte("good"), Value: jsonAsset(1, "")},
+	// Produce writes the keys, values and headers as given: nil as null, empty as empty.
+	in := []kafkaio.Record{
+		{Topic: h.inbound, Key: []byte("empty"), Value: []byte{}, Headers: []kafkaio.Header{{Key: "origin", Value: []byte("cmdb")}, {Key: "blank", Value: []byte{}}}},
+		{Topic: h.inbound, Key: []byte("null"), Value: nil},
+		{Topic: h.inbound, Key: nil, Value: []byte("not JSON")},
+		{Topic: h.inbound, Key: []byte("good"), Value: jsonAsset(1, "")},
 	}
+	kafkatest.Produce(t, h.brokers, in...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := w.WriteMessages(ctx, in...); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
 	if _, err := h.runOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -383,7 +372,8 @@ func TestSinkDeadLettersKeepTheOriginalValue(t *testing.T) {
 }
 
 // readRaw reads the first n records of a single-partition topic with a client
-// that keeps null and empty keys and values apart.
+// that keeps null and empty keys and values apart (kafkatest.ReadTopic reads
+// with kafka-go, which returns both as nil).
 func readRaw(ctx context.Context, t testing.TB, brokers []string, topic string, n int) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
@@ -409,6 +399,9 @@ func TestSinkKeepsRequestsBelowTheLimit(t *testing.T) {
 	for _, limit := range []int{tenable.MaxImportBodyBytes, 1_000_000} {
 		t.Run(fmt.Sprint(limit), func(t *testing.T) {
 			h := newSinkHarness(t, 1)
+			// kafkatest.Produce sends batches of up to 8 MiB; the inbound topic
+			// takes them, as the application creates it.
+			h.inbound = kafkatest.CreateTopic(t, h.brokers, 1, map[string]string{"max.message.bytes": "8388608"})
 			h.cfg.MaxRequestBytes = limit
 			h.cfg.MaxRecords = 100000
 			var software []string
@@ -488,12 +481,12 @@ func TestSinkNarrowsDownARefusedRequest(t *testing.T) {
 	if got := h.importedFQDNs(); !slices.Equal(got, want) {
 		t.Errorf("imported %d assets, want the 62 good ones", len(got))
 	}
-	dead := readAll(t, h.brokers, h.dlq)
+	dead := kafkatest.ReadTopic(t, h.brokers, h.dlq, nil)
 	if len(dead) != 2 {
 		t.Fatalf("%d dead letters, want the 2 refused records", len(dead))
 	}
 	for _, m := range dead {
-		if msg := headers(m)[sink.HeaderDLQMessage]; !strings.Contains(msg, "invalid asset") {
+		if msg := kafkatest.HeaderMap(m)[sink.HeaderDLQMessage]; !strings.Contains(msg, "invalid asset") {
 			t.Errorf("dead letter reason %q should carry Tenable's message", msg)
 		}
 	}
@@ -543,7 +536,7 @@ func TestSinkImportJobErrors(t *testing.T) {
 		if st := s.Stats(); st.JobsError != 1 || st.JobsComplete != 1 || st.DeadLettered != 0 || st.Imported != 2 {
 			t.Errorf("stats %+v: one failed job, resubmitted and completed", st)
 		}
-		if len(readAll(t, h.brokers, h.dlq)) != 0 {
+		if len(kafkatest.ReadTopic(t, h.brokers, h.dlq, nil)) != 0 {
 			t.Error("nothing should be dead-lettered")
 		}
 	})
@@ -557,8 +550,8 @@ func TestSinkImportJobErrors(t *testing.T) {
 		if _, err := h.runOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		dead := readAll(t, h.brokers, h.dlq)
-		if len(dead) != 2 || !strings.Contains(headers(dead[0])[sink.HeaderDLQMessage], "ended in ERROR") {
+		dead := kafkatest.ReadTopic(t, h.brokers, h.dlq, nil)
+		if len(dead) != 2 || !strings.Contains(kafkatest.HeaderMap(dead[0])[sink.HeaderDLQMessage], "ended in ERROR") {
 			t.Fatalf("%d dead letters %v", len(dead), dead)
 		}
 		if p := h.pending(); len(p) != 0 {
@@ -661,41 +654,9 @@ func TestSinkSurvivesThrottling(t *testing.T) {
 	if got := distinct(h.importedFQDNs()); !slices.Equal(got, hosts(0, 100)) {
 		t.Errorf("imported %d distinct assets, want 100", len(got))
 	}
-	if len(readAll(t, h.brokers, h.dlq)) != 0 {
+	if len(kafkatest.ReadTopic(t, h.brokers, h.dlq, nil)) != 0 {
 		t.Error("throttling must not dead-letter anything")
 	}
 }
 
 func distinct(s []string) []string { return slices.Compact(slices.Clone(s)) }
-
-func headers(m kafka.Message) map[string]string {
-	out := map[string]string{}
-	for _, h := range m.Headers {
-		out[h.Key] = string(h.Value)
-	}
-	return out
-}
-
-// readAll reads every record of a single-partition topic.
-func readAll(t testing.TB, brokers []string, topic string) []kafka.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	end := kafkatest.EndOffsets(ctx, t, brokers, topic)[0]
-	var out []kafka.Message
-	if end == 0 {
-		return nil
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: 0, MaxWait: 50 * time.Millisecond})
-	defer r.Close()
-	for {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-		if m.Offset >= end-1 {
-			return out
-		}
-	}
-}

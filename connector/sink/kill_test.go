@@ -13,11 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tvmkafka/tvmkafka/cmd/tvmkafka/clitest"
 	"github.com/tvmkafka/tvmkafka/connector/sink"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
 // sinkEnv is the environment of a `tvmkafka sink` process on the harness.
@@ -37,9 +36,9 @@ func (h *sinkHarness) sinkEnv(extra ...string) []string {
 type offsetIndex map[int][]string
 
 // indexTopic reads every record of the inbound topic back.
-func (h *sinkHarness) indexTopic(partitions int, fqdnOf func([]byte) string) offsetIndex {
+func (h *sinkHarness) indexTopic(fqdnOf func([]byte) string) offsetIndex {
 	idx := offsetIndex{}
-	for _, m := range readTopic(h.t, h.brokers, h.inbound, partitions) {
+	for _, m := range kafkatest.ReadTopic(h.t, h.brokers, h.inbound, nil) {
 		if int(m.Offset) != len(idx[m.Partition]) {
 			h.t.Fatalf("partition %d: offset %d after %d records", m.Partition, m.Offset, len(idx[m.Partition]))
 		}
@@ -61,23 +60,7 @@ func (h *sinkHarness) committed(partitions int) map[int]int64 {
 func (h *sinkHarness) committedOffsets(partitions int) (map[int]int64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	parts := make([]int, partitions)
-	for i := range parts {
-		parts[i] = i
-	}
-	client := &kafka.Client{Addr: kafka.TCP(h.brokers...)}
-	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: h.group, Topics: map[string][]int{h.inbound: parts}})
-	if err != nil {
-		return nil, err
-	}
-	out := map[int]int64{}
-	for _, p := range resp.Topics[h.inbound] {
-		if p.Error != nil {
-			return nil, p.Error
-		}
-		out[p.Partition] = p.CommittedOffset
-	}
-	return out, nil
+	return kafkatest.ReadCommittedOffsets(ctx, h.brokers, h.group, h.inbound, partitions)
 }
 
 // committedAheadOfImports lists the valid records below a committed offset that
@@ -127,7 +110,7 @@ func TestSinkKilledMidBatchLosesNothing(t *testing.T) {
 		values = append(values, jsonAsset(i, ""))
 	}
 	h.produce(values...)
-	idx := h.indexTopic(partitions, func(v []byte) string {
+	idx := h.indexTopic(func(v []byte) string {
 		if invalid[string(v)] {
 			return ""
 		}
@@ -233,9 +216,9 @@ func TestSinkKilledMidBatchLosesNothing(t *testing.T) {
 		t.Errorf("offsets not committed to the end after the restart: %v pending", p)
 	}
 	deadValues := map[string]bool{}
-	for _, m := range readAll(t, h.brokers, h.dlq) {
+	for _, m := range kafkatest.ReadTopic(t, h.brokers, h.dlq, nil) {
 		deadValues[string(m.Value)] = true
-		if headers(m)[sink.HeaderDLQMessage] == "" {
+		if kafkatest.HeaderMap(m)[sink.HeaderDLQMessage] == "" {
 			t.Errorf("dead letter without a reason: %q", m.Value)
 		}
 	}

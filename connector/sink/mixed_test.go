@@ -1,19 +1,20 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tvmkafka/tvmkafka/connector/sink"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
@@ -83,17 +84,22 @@ func mixedInbound(t *testing.T) []inboundRecord {
 	return out
 }
 
-// byProvider routes each cloud provider's assets to a partition of its own, the
-// way an inventory tool per provider would, and the rest by key hash.
-type byProvider struct{ hash kafka.Hash }
-
-func (b *byProvider) Balance(msg kafka.Message, partitions ...int) int {
+// providerPartition routes each cloud provider's assets to a partition of its
+// own, the way an inventory tool per provider would, and the rest by key hash
+// (FNV-1a, as Sarama-compatible producers choose it).
+func providerPartition(key []byte, partitions int) int {
 	for i, prefix := range []string{"aws-", "azure-", "gcp-"} {
-		if strings.HasPrefix(string(msg.Key), prefix) {
-			return partitions[i%len(partitions)]
+		if bytes.HasPrefix(key, []byte(prefix)) {
+			return i % partitions
 		}
 	}
-	return b.hash.Balance(msg, partitions...)
+	h := fnv.New32a()
+	h.Write(key)
+	p := int32(h.Sum32()) % int32(partitions)
+	if p < 0 {
+		p = -p
+	}
+	return int(p)
 }
 
 // exportImported runs a real asset export, as the source stage would, and
@@ -157,20 +163,13 @@ func TestSinkMixedInboundEndToEnd(t *testing.T) {
 	h.cfg.Linger = time.Minute // only size and the catch-up cut batches
 	records := mixedInbound(t)
 
-	w := &kafka.Writer{Addr: kafka.TCP(h.brokers...), Topic: h.inbound, RequiredAcks: kafka.RequireAll,
-		Balancer: &byProvider{}, BatchTimeout: 5 * time.Millisecond, BatchBytes: 8 << 20}
-	msgs := make([]kafka.Message, len(records))
+	recs := make([]kafkaio.Record, len(records))
 	for i, r := range records {
-		msgs[i] = kafka.Message{Key: []byte(r.key), Value: r.value}
+		recs[i] = kafkaio.Record{Topic: h.inbound, Partition: providerPartition([]byte(r.key), partitions), Key: []byte(r.key), Value: r.value}
 	}
+	kafkatest.ProducePartitioned(t, h.brokers, recs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 
 	s, err := h.runOnce(ctx)
 	if err != nil {
@@ -198,12 +197,12 @@ func TestSinkMixedInboundEndToEnd(t *testing.T) {
 	}
 
 	// Every invalid record is dead-lettered, with its reason.
-	byOffset := map[string]kafka.Message{}
-	for _, m := range readAll(t, h.brokers, h.dlq) {
-		hd := headers(m)
+	byOffset := map[string]kafkaio.Record{}
+	for _, m := range kafkatest.ReadTopic(t, h.brokers, h.dlq, nil) {
+		hd := kafkatest.HeaderMap(m)
 		byOffset[hd[sink.HeaderDLQPartition]+"/"+hd[sink.HeaderDLQOffset]] = m
 	}
-	inbound := readTopic(t, h.brokers, h.inbound, partitions)
+	inbound := kafkatest.ReadTopic(t, h.brokers, h.inbound, nil)
 	var invalid int
 	for _, m := range inbound {
 		i := slices.IndexFunc(records, func(r inboundRecord) bool { return r.key == string(m.Key) })
@@ -211,7 +210,7 @@ func TestSinkMixedInboundEndToEnd(t *testing.T) {
 		dead, isDead := byOffset[fmt.Sprintf("%d/%d", m.Partition, m.Offset)]
 		if r.fqdn != "" {
 			if isDead {
-				t.Errorf("valid record %s was dead-lettered: %s", r.key, headers(dead)[sink.HeaderDLQMessage])
+				t.Errorf("valid record %s was dead-lettered: %s", r.key, kafkatest.HeaderMap(dead)[sink.HeaderDLQMessage])
 			}
 			continue
 		}
@@ -220,11 +219,11 @@ func TestSinkMixedInboundEndToEnd(t *testing.T) {
 			t.Errorf("invalid record %s (%.60q) is not in the dead-letter topic", r.key, r.value)
 			continue
 		}
-		reason := headers(dead)[sink.HeaderDLQMessage]
+		reason := kafkatest.HeaderMap(dead)[sink.HeaderDLQMessage]
 		if reason == "" || !strings.Contains(reason, r.reason) {
 			t.Errorf("record %s dead-lettered with reason %q, want one naming %q", r.key, reason, r.reason)
 		}
-		switch dropped := headers(dead)[sink.HeaderDLQValueDropped]; {
+		switch dropped := kafkatest.HeaderMap(dead)[sink.HeaderDLQValueDropped]; {
 		case r.key == "asset-huge" && dropped != fmt.Sprint(len(r.value)):
 			t.Errorf("the huge asset's dead letter should say its %d-byte value was dropped, header %q", len(r.value), dropped)
 		case r.key != "asset-huge" && (dropped != "" || string(dead.Value) != string(r.value)):
@@ -258,28 +257,4 @@ func TestSinkMixedInboundEndToEnd(t *testing.T) {
 	st := s.Stats()
 	t.Logf("%d records: %d imported in %d requests (%d bytes, bound %d requests; %d full, filled to %.2f%%), %d dead-lettered",
 		len(records), st.Imported, requests, bodyBytes, bound, st.FullRequests, 100*st.FullRequestFill(tenable.MaxImportBodyBytes), st.DeadLettered)
-}
-
-// readTopic reads every record of every partition of a topic.
-func readTopic(t testing.TB, brokers []string, topic string, partitions int) []kafka.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out []kafka.Message
-	for p := range partitions {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 50 * time.Millisecond, MaxBytes: 16 << 20})
-		lag, err := r.ReadLag(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for range lag {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, m)
-		}
-		r.Close()
-	}
-	return out
 }
