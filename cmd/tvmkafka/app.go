@@ -60,7 +60,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 	if err := ensureTopics(ctx, cfg, specs, log); err != nil {
 		return nil, err
 	}
-	client, err := tenable.New(cfg.tenableClientConfig(log))
+	answers := &tenableAnswers{}
+	tcfg := cfg.tenableClientConfig(log)
+	tcfg.WrapTransport = answers.wrap
+	client, err := tenable.New(tcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -82,13 +85,16 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 	}
 	a := &app{cfg: cfg, log: log, tenable: client, producer: producer, stateW: stateW,
 		store: state.NewKafkaStore(conn, cfg.Topic.State, stateW)}
-	if cfg.HTTPAddr != "" {
-		srv, err := telemetry.Serve(cfg.HTTPAddr, log)
+	if cfg.HTTP.Addr != "" {
+		srv, err := telemetry.Serve(cfg.HTTP, log)
 		if err != nil {
 			_ = a.Close()
 			return nil, fmt.Errorf("TVMKAFKA_HTTP_ADDR: %w", err)
 		}
 		a.http = srv
+		a.watchHealth(answers, r)
+		// Not ready from the first signal on: the drain that follows takes no new work.
+		context.AfterFunc(ctx, func() { srv.SetReady(false) })
 	}
 	if cfg.SchemaRegistry.URL != "" {
 		reg, err := registry.New(cfg.SchemaRegistry)

@@ -17,6 +17,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/settings"
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 	"github.com/tvmkafka/tvmkafka/schemas/registry"
 )
 
@@ -37,8 +38,7 @@ type config struct {
 	Run            runConfig              `envconfig:"RUN"`
 	Sink           sink.Config            `envconfig:"SINK"`
 	Log            logConfig              `envconfig:"LOG"`
-	// HTTPAddr serves /metrics, /healthz and /readyz.
-	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"serve /metrics (Prometheus), /healthz and /readyz here, e.g. :9464; empty: off"`
+	HTTP           telemetry.Config       `envconfig:"HTTP"`
 	// Streams holds the per-stream variables of source.Table.
 	Streams streamConfig `ignored:"true"`
 }
@@ -202,6 +202,7 @@ func (c config) validateCommon() error {
 	var errs []error
 	errs = append(errs, settings.WithPrefix(envPrefix+"_TENABLE", c.tenableClientConfig(nil).Validate()))
 	errs = append(errs, settings.WithPrefix(envPrefix+"_KAFKA", c.Kafka.Validate()))
+	errs = append(errs, settings.WithPrefix(envPrefix+"_HTTP", c.HTTP.Validate()))
 	for _, s := range source.Table {
 		switch p := c.Streams.Cleanup[s.Name]; p {
 		case "compact", "delete", "compact,delete", "delete,compact":

@@ -115,6 +115,7 @@ func runConnector(ctx context.Context, once bool, names []string, withSink bool)
 		warnEchoLoop(log, cfg)
 		wg.Go(func() { sinkErr = a.runSink(ctx, false) })
 	}
+	streamsOwned(names)
 	srcErr := src.Run(ctx, names, cfg.interval)
 	wg.Wait()
 	if errors.Is(srcErr, context.Canceled) {

@@ -188,7 +188,11 @@ func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, 
 	var mu sync.Mutex // guards cp while chunk workers finish concurrently
 	opts := tenable.FollowOptions{
 		Workers: s.cfg.ChunkWorkers, Done: done, PollInitial: s.cfg.PollInitial, PollMax: s.cfg.PollMax,
-		QueueTimeout: s.cfg.QueueTimeout, OnStatus: prog.setStatus,
+		QueueTimeout: s.cfg.QueueTimeout,
+		OnStatus: func(st tenable.ExportStatus) {
+			prog.setStatus(st)
+			telemetry.BeatFrom(ctx).Beat() // waiting on Tenable is progress: each poll is a step
+		},
 	}
 	res, err := s.api.FollowExport(ctx, job, opts, func(_ context.Context, chunk int) error {
 		n, err := s.publishChunk(work, job, chunk, prog)
@@ -333,5 +337,6 @@ func (p *chunkPublisher) send() error {
 		p.prog.records.Add(int64(len(batch)))
 	}
 	metricRecords.Add(p.ctx, int64(len(batch)), streamAttr(p.stream))
+	telemetry.BeatFrom(p.ctx).Beat()
 	return p.pub.Send(p.ctx, p.group, batch...)
 }

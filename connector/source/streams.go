@@ -163,15 +163,23 @@ func (s *Source) Run(ctx context.Context, names []string, interval func(stream s
 	var wg sync.WaitGroup
 	for _, name := range names {
 		wg.Go(func() {
+			// The stream's heartbeat: beaten by each run's polls and chunks
+			// (through ctx), idle between runs; /healthz fails when it stops.
+			beat := telemetry.Heartbeat("source." + name)
+			ctx := telemetry.WithBeat(ctx, beat)
 			for {
+				beat.Beat()
 				if err := s.runStream(ctx, name); err != nil && ctx.Err() == nil {
 					s.deps.log.Error("stream run failed; retrying at the next interval", "stream", name, "error", err)
 				}
+				idle := beat.Idle()
 				select {
 				case <-ctx.Done():
+					idle()
 					return
 				case <-time.After(interval(name)):
 				}
+				idle()
 			}
 		})
 	}
@@ -284,6 +292,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	_, err := s.api.ListPlugins(ctx, tenable.PluginListOptions{
 		LastUpdated: lastUpdated, Size: s.cfg.PluginsPageSize, Page: page,
 		OnPage: func(p tenable.PluginPage) error {
+			telemetry.BeatFrom(ctx).Beat()
 			if err := pub.send(); err != nil {
 				return err
 			}
