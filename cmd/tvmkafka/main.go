@@ -58,6 +58,7 @@ the --help of each command.`,
 		SilenceErrors: false,
 	}
 	root.AddCommand(newVersionCommand(), newSimCommand(), newSourceCommand(), newRunCommand(), newSinkCommand(), newSchemasCommand(), newDemoCommand())
+	root.AddCommand(newCheckCommand())
 	return root
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -128,4 +129,43 @@ func ConsumerLag(ctx context.Context, conn Connection, group, topic string) (map
 		lag[p.Partition] = max(p.LastOffset-from, 0)
 	}
 	return lag, nil
+}
+
+// validateWait bounds a validate-only CreateTopics request, answer included.
+const validateWait = 3 * time.Second
+
+// ValidateCreateTopics asks the cluster whether it would create the topics
+// (a CreateTopics request with validate-only set: nothing is created) and
+// returns the refusal of each topic it would not create.
+func ValidateCreateTopics(ctx context.Context, conn Connection, specs []TopicSpec) map[string]error {
+	out := map[string]error{}
+	client, err := conn.client()
+	if err != nil {
+		for _, s := range specs {
+			out[s.Name] = err
+		}
+		return out
+	}
+	topics := make([]kafka.TopicConfig, len(specs))
+	for i, s := range specs {
+		topics[i] = kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor}
+		for k, v := range s.Configs {
+			topics[i].ConfigEntries = append(topics[i].ConfigEntries, kafka.ConfigEntry{ConfigName: k, ConfigValue: v})
+		}
+	}
+	// After a CreateTopics answer, kafka-go waits for the topics to show up in
+	// the metadata until the context ends, which validated-only topics never
+	// do; a short deadline bounds that wait, and the answer is kept.
+	vctx, cancel := context.WithTimeout(ctx, validateWait)
+	defer cancel()
+	resp, err := client.CreateTopics(vctx, &kafka.CreateTopicsRequest{Topics: topics, ValidateOnly: true})
+	for _, s := range specs {
+		switch {
+		case err != nil:
+			out[s.Name] = fmt.Errorf("validate creation: %w", err)
+		case resp.Errors[s.Name] != nil && !errors.Is(resp.Errors[s.Name], kafka.TopicAlreadyExists):
+			out[s.Name] = resp.Errors[s.Name]
+		}
+	}
+	return out
 }
