@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -28,6 +29,8 @@ type app struct {
 	store    state.Store
 	registry registry.Client   // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
+	// stopTracing flushes the spans (OTLP, when OTEL_EXPORTER_OTLP_* ask for it).
+	stopTracing func(context.Context) error
 }
 
 // roles say which parts of the connector a command runs, and so which topics it needs.
@@ -62,7 +65,7 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 	}
 	answers := &tenableAnswers{}
 	tcfg := cfg.tenableClientConfig(log)
-	tcfg.WrapTransport = answers.wrap
+	tcfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return answers.wrap(instrumentTransport(rt)) }
 	client, err := tenable.New(tcfg)
 	if err != nil {
 		return nil, err
@@ -83,8 +86,13 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 		_ = producer.Close()
 		return nil, err
 	}
+	stopTracing, err := telemetry.StartTracing(ctx, version())
+	if err != nil {
+		_ = errors.Join(producer.Close(), stateW.Close())
+		return nil, err
+	}
 	a := &app{cfg: cfg, log: log, tenable: client, producer: producer, stateW: stateW,
-		store: state.NewKafkaStore(conn, cfg.Topic.State, stateW)}
+		store: state.NewKafkaStore(conn, cfg.Topic.State, stateW), stopTracing: stopTracing}
 	if cfg.HTTP.Addr != "" {
 		srv, err := telemetry.Serve(cfg.HTTP, log)
 		if err != nil {
@@ -117,9 +125,10 @@ func (a *app) ready() {
 // Close flushes and closes the producers and stops the HTTP endpoint.
 func (a *app) Close() error {
 	err := errors.Join(a.producer.Close(), a.stateW.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = errors.Join(err, a.stopTracing(ctx))
 	if a.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		err = errors.Join(err, a.http.Shutdown(ctx))
 	}
 	return err
@@ -204,7 +213,7 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 		return nil, err
 	}
 	return source.New(ctx, source.Options{
-		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: a.tenable, Pub: a.producer, Store: a.store,
+		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: tracedTenable{a.tenable}, Pub: a.producer, Store: a.store,
 		Wires: wires, Version: version(), Logger: a.log,
 	})
 }

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tvmkafka/tvmkafka/connector/sink"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
@@ -78,7 +80,7 @@ func (a *app) watchHealth(answers *tenableAnswers, r roles) {
 		return
 	}
 	conn := a.cfg.Kafka.Connection
-	var lag sinkLag
+	lag := &sinkLagNow
 	a.http.AddProbe("kafka", func(ctx context.Context) error {
 		if err := kafkaio.Ping(ctx, conn); err != nil {
 			return err
@@ -94,9 +96,19 @@ func (a *app) watchHealth(answers *tenableAnswers, r roles) {
 	})
 	a.http.Health().AddCheck("tenable", answers.check)
 	a.http.Health().AddCheck("group membership", holdsGroupMembership)
-	if r.sink {
-		telemetry.Gauge("tvmkafka.sink.lag", "records of the inbound topic the sink's group has not committed yet, by partition", "{record}", lag.observe)
-	}
+}
+
+// The gauges of this file are created at init, like every other instrument,
+// so the instrument list is complete before anything runs; they read
+// process-wide state the commands fill.
+var (
+	sinkLagNow sinkLag
+	owned      ownedStreams
+)
+
+func init() {
+	telemetry.Gauge("tvmkafka.sink.lag", "records of the inbound topic the sink's group has not committed yet, by partition", "{record}", sinkLagNow.observe)
+	telemetry.Gauge("tvmkafka.source.stream_owned", "1 for each stream this replica runs; summed over replicas, 0 means nobody exports the stream", "", owned.observe)
 }
 
 // sinkLag is the last consumer lag the probe read.
@@ -147,28 +159,53 @@ type beatingImporter struct {
 	beat *telemetry.Beat
 }
 
-func (i beatingImporter) ImportAssetsBody(ctx context.Context, body []byte) (string, error) {
+func (i beatingImporter) ImportAssetsBody(ctx context.Context, body []byte) (job string, err error) {
 	i.beat.Beat()
 	defer i.beat.Beat()
-	return i.Importer.ImportAssetsBody(ctx, body)
+	ctx, end := telemetry.Track(ctx, "tvmkafka.import.request", metricImportRequest)
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int("tvmkafka.import.bytes", len(body)))
+	defer func() { end(err) }()
+	job, err = i.Importer.ImportAssetsBody(ctx, body)
+	if err == nil {
+		importStarted.Store(job, time.Now())
+	}
+	return job, err
 }
 
 func (i beatingImporter) ImportJob(ctx context.Context, uuid string) (tenable.ImportJob, error) {
 	i.beat.Beat()
 	defer i.beat.Beat()
-	return i.Importer.ImportJob(ctx, uuid)
+	job, err := i.Importer.ImportJob(ctx, uuid)
+	if err == nil && (job.Status == tenable.ImportComplete || job.Status == tenable.ImportError) {
+		if start, ok := importStarted.LoadAndDelete(uuid); ok {
+			metricImportJob.Record(ctx, time.Since(start.(time.Time)).Seconds(),
+				metric.WithAttributes(attribute.String("status", string(job.Status))))
+		}
+	}
+	return job, err
 }
 
-// streamsOwned reports, per stream this process knows, whether it runs it
-// (1) or not (0): the alert "a stream with no owner" fires when the replicas'
-// sum for a stream is 0. Without replica coordination a process owns every
-// stream it runs.
+// ownedStreams are the streams this process runs, reported as 1 each: the
+// alert "a stream with no owner" fires when the replicas' sum for a stream is
+// 0. Without replica coordination a process owns every stream it runs; with
+// it, a replica will report 0 for the streams another one holds.
+type ownedStreams struct {
+	mu    sync.Mutex
+	names []string
+}
+
+// streamsOwned records the streams this process runs.
 func streamsOwned(names []string) {
-	telemetry.Gauge("tvmkafka.source.stream_owned", "1 when this replica runs the stream, 0 when it does not; summed over replicas, 0 means nobody exports it", "",
-		func(_ context.Context, o metric.Float64Observer) error {
-			for _, n := range names {
-				o.Observe(1, metric.WithAttributes(attribute.String("stream", n)))
-			}
-			return nil
-		})
+	owned.mu.Lock()
+	owned.names = append(owned.names, names...)
+	owned.mu.Unlock()
+}
+
+func (s *ownedStreams) observe(_ context.Context, o metric.Float64Observer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.names {
+		o.Observe(1, metric.WithAttributes(attribute.String("stream", n)))
+	}
+	return nil
 }

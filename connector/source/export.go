@@ -23,6 +23,7 @@ var (
 	metricChunks      = telemetry.Counter("tvmkafka.source.chunks", "export chunks and plugin pages whose every record Kafka acknowledged, by stream", "{chunk}")
 	metricExports     = telemetry.Counter("tvmkafka.source.exports", "exports by stream and outcome: complete, retried (Tenable failed it) or failed", "{export}")
 	metricDeadLetters = telemetry.Counter("tvmkafka.source.dead_letters", "records that could not be encoded and went to the dead-letter topic", "{record}")
+	metricExportTime  = telemetry.Duration("tvmkafka.source.export.duration", "time of one stream's export run, from request (or resumption) to the watermark saved, by stream and outcome")
 )
 
 func streamAttr(name string) metric.MeasurementOption {
@@ -106,7 +107,9 @@ func retryableExport(err error) bool {
 // and advances the watermark once Kafka acknowledged them all. An export in
 // flight from an earlier, interrupted run is resumed. ctx cancellation stops
 // taking new chunks; chunks in progress get DrainTimeout to finish.
-func (s *exportStream) Run(ctx context.Context) error {
+func (s *exportStream) Run(ctx context.Context) (err error) {
+	ctx, end := telemetry.Track(ctx, "tvmkafka.export", metricExportTime, attribute.String("stream", s.name))
+	defer func() { end(err) }()
 	cp := s.cps.get(s.name)
 	since := cp.Watermark
 	if since.IsZero() {

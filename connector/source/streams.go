@@ -253,7 +253,9 @@ func (s *pluginStream) Name() string { return StreamPlugins }
 
 // Run publishes every plugin updated since the watermark, page by page; each
 // fully acknowledged page is checkpointed, so an interrupted run resumes after it.
-func (s *pluginStream) Run(ctx context.Context) error {
+func (s *pluginStream) Run(ctx context.Context) (err error) {
+	ctx, end := telemetry.Track(ctx, "tvmkafka.export", metricExportTime, attribute.String("stream", StreamPlugins))
+	defer func() { end(err) }()
 	cp := s.cps.get(StreamPlugins)
 	since := cp.Watermark
 	if since.IsZero() {
@@ -289,7 +291,7 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	}
 	pub := newChunkPublisher(ctx, s.deps, StreamPlugins, group, s.topic, headers(page), s.encoders, nil)
 	pub.prog = prog
-	_, err := s.api.ListPlugins(ctx, tenable.PluginListOptions{
+	_, err = s.api.ListPlugins(ctx, tenable.PluginListOptions{
 		LastUpdated: lastUpdated, Size: s.cfg.PluginsPageSize, Page: page,
 		OnPage: func(p tenable.PluginPage) error {
 			telemetry.BeatFrom(ctx).Beat()
