@@ -256,3 +256,44 @@ func (nopImporter) ImportAssetsBody(context.Context, []byte) (string, error) { r
 func (nopImporter) ImportJob(context.Context, string) (tenable.ImportJob, error) {
 	return tenable.ImportJob{}, nil
 }
+
+// TestSourceLoopBeatsAsItWorks: a stream's run loop beats at every plugin page
+// and batch handed to Kafka (not only once per run), then waits idle for the
+// next interval.
+func TestSourceLoopBeatsAsItWorks(t *testing.T) {
+	cluster := newKfake(t)
+	defer cluster.Close()
+	cfg := testConfig(cluster.ListenAddrs(), newSim(t).URL)
+	cfg.HTTP.Addr = ""
+	cfg.Source.PluginsPageSize = 100 // 1500 plugins: 15 pages
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), roles{source: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	src, err := a.newSource(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	beat := telemetry.Heartbeat("source.plugins")
+	before := beat.Count()
+	done := make(chan error, 1)
+	go func() { done <- src.Run(ctx, []string{"plugins"}, func(string) time.Duration { return time.Hour }) }()
+	deadline := time.Now().Add(time.Minute)
+	for src.Checkpoint("plugins").Runs < 1 || !beat.Waiting() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the plugins run did not finish and wait: %+v", src.Checkpoint("plugins"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// A run start, the idle wait's start, and at least one beat per page.
+	if n := beat.Count() - before; n < 2+15 {
+		t.Errorf("the loop beat %d times over a 15-page run; want a beat per page at least", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -72,6 +72,12 @@ func (b *Beat) Idle() (done func()) {
 // Name is the loop's name.
 func (b *Beat) Name() string { return b.name }
 
+// Count is how many times the loop beat (Idle and its end included).
+func (b *Beat) Count() int64 { return b.beats.Load() }
+
+// Waiting says whether the loop is idle on purpose right now.
+func (b *Beat) Waiting() bool { return b.idle.Load() > 0 }
+
 // Beats is a set of heartbeats by name.
 type Beats struct {
 	now   func() time.Time
