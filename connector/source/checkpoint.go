@@ -92,6 +92,13 @@ func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 	if err := c.store.Put(ctx, cp.Stream, b); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, err)
 	}
+	// Keep a copy: the caller goes on changing its export in flight while
+	// get (the watermark gauge at each scrape, Source.Checkpoint) reads ours.
+	if cp.Export != nil {
+		e := *cp.Export
+		e.ChunksDone = slices.Clone(e.ChunksDone)
+		cp.Export = &e
+	}
 	c.byName[cp.Stream] = cp
 	return nil
 }
