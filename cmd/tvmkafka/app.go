@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,8 @@ type app struct {
 	registry registry.Client   // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
 	stats    *sourceStats      // counts source runs when set before newSource
+	// stopTracing flushes the spans (OTLP, when OTEL_EXPORTER_OTLP_* ask for it).
+	stopTracing func(context.Context) error
 }
 
 // roles say which parts of the connector a command runs, and so which topics it needs.
@@ -55,7 +58,10 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 	if err := ensureTopics(ctx, cfg, r.topicSpecs(cfg), log); err != nil {
 		return nil, err
 	}
-	client, err := tenable.New(cfg.tenableClientConfig(log))
+	answers := &tenableAnswers{}
+	tcfg := cfg.tenableClientConfig(log)
+	tcfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return answers.wrap(instrumentTransport(rt)) }
+	client, err := tenable.New(tcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +81,23 @@ func newApp(ctx context.Context, cfg config, log *slog.Logger, r roles) (*app, e
 		_ = producer.Close()
 		return nil, err
 	}
+	stopTracing, err := telemetry.StartTracing(ctx, version())
+	if err != nil {
+		_ = errors.Join(producer.Close(), stateW.Close())
+		return nil, err
+	}
 	a := &app{cfg: cfg, log: log, tenable: client, producer: producer, stateW: stateW,
-		store: state.NewKafkaStore(conn, cfg.Topic.State, stateW)}
-	if cfg.HTTPAddr != "" {
-		srv, err := telemetry.Serve(cfg.HTTPAddr, log)
+		store: state.NewKafkaStore(conn, cfg.Topic.State, stateW), stopTracing: stopTracing}
+	if cfg.HTTP.Addr != "" {
+		srv, err := telemetry.Serve(cfg.HTTP, log)
 		if err != nil {
 			_ = a.Close()
 			return nil, fmt.Errorf("TVMKAFKA_HTTP_ADDR: %w", err)
 		}
 		a.http = srv
+		a.watchHealth(answers, r)
+		// Not ready from the first signal on: the drain that follows takes no new work.
+		context.AfterFunc(ctx, func() { srv.SetReady(false) })
 	}
 	if cfg.SchemaRegistry.URL != "" {
 		reg, err := registry.New(cfg.SchemaRegistry)
@@ -106,9 +120,10 @@ func (a *app) ready() {
 // Close flushes and closes the producers and stops the HTTP endpoint.
 func (a *app) Close() error {
 	err := errors.Join(a.producer.Close(), a.stateW.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = errors.Join(err, a.stopTracing(ctx))
 	if a.http != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
 		err = errors.Join(err, a.http.Shutdown(ctx))
 	}
 	return err
@@ -229,7 +244,7 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 	}
 	// New reads the checkpoints from the state topic: Kafka's first use
 	// when topics are not created.
-	var api source.Tenable = a.tenable
+	var api source.Tenable = tracedTenable{a.tenable}
 	var pub source.Publisher = a.producer
 	if a.stats != nil {
 		api, pub = a.stats.wrap(api, pub)

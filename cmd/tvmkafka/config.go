@@ -20,6 +20,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/settings"
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 	"github.com/tvmkafka/tvmkafka/schemas/registry"
 )
 
@@ -40,8 +41,7 @@ type config struct {
 	Run            runConfig              `envconfig:"RUN"`
 	Sink           sink.Config            `envconfig:"SINK"`
 	Log            logConfig              `envconfig:"LOG"`
-	// HTTPAddr serves /metrics, /healthz and /readyz.
-	HTTPAddr string `envconfig:"HTTP_ADDR" desc:"serve /metrics (Prometheus), /healthz and /readyz here, e.g. :9464; empty: off"`
+	HTTP           telemetry.Config       `envconfig:"HTTP"`
 	// Streams holds the per-stream variables of source.Table.
 	Streams streamConfig `ignored:"true"`
 }
@@ -246,6 +246,7 @@ func (c config) validateCommon() error {
 		errs = append(errs, checkBaseURL(envPrefix+"_SCHEMA_REGISTRY_URL", c.SchemaRegistry.URL, "http://schema-registry:8081"))
 	}
 	errs = append(errs, settings.WithPrefix(envPrefix+"_KAFKA", c.Kafka.Validate()))
+	errs = append(errs, settings.WithPrefix(envPrefix+"_HTTP", c.HTTP.Validate()))
 	errs = append(errs, c.validateTopics())
 	if c.SchemaRegistry.Password != "" && c.SchemaRegistry.Username == "" {
 		errs = append(errs, errors.New("TVMKAFKA_SCHEMA_REGISTRY_PASSWORD is set without TVMKAFKA_SCHEMA_REGISTRY_USERNAME"))

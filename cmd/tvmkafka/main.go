@@ -105,6 +105,7 @@ the --help of each command.`,
 	}
 	root.SetFlagErrorFunc(suggestFlag)
 	root.AddCommand(newVersionCommand(), newSimCommand(), newSourceCommand(), newRunCommand(), newSinkCommand(), newSchemasCommand(), newDemoCommand(), newTopicsCommand(), newConsumeCommand())
+	root.AddCommand(newCheckCommand())
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/sink"
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/telemetry"
 )
 
 func newSinkCommand() *cobra.Command {
@@ -87,6 +88,7 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 			return nil
 		}
 	}
+	beat := telemetry.Heartbeat(beatSink)
 	reader, err := kafkaio.NewGroupReader(kafkaio.GroupReaderConfig{Connection: cfg.Kafka.Connection, GroupID: cfg.Sink.GroupID,
 		Topic: cfg.Topic.Inbound, Earliest: earliest, SessionTimeout: cfg.Sink.SessionTimeout})
 	if err != nil {
@@ -94,8 +96,8 @@ func (a *app) runSink(ctx context.Context, once bool) error {
 	}
 	defer reader.Close()
 	s, err := sink.New(sink.Options{
-		Config: cfg.Sink, Topic: cfg.Topic.Inbound, DeadLetterTopic: cfg.Topic.InboundDLQ, Consumer: reader,
-		Importer: a.tenable, Decoder: sink.NewDecoder(a.registry), DeadLetters: a.stateW, Logger: a.log,
+		Config: cfg.Sink, Topic: cfg.Topic.Inbound, DeadLetterTopic: cfg.Topic.InboundDLQ,
+		Consumer: beatingConsumer{reader, beat}, Importer: beatingImporter{a.tenable, beat}, Decoder: sink.NewDecoder(a.registry), DeadLetters: a.stateW, Logger: a.log,
 		// kafka-go reads an empty value as nil; dead letters must keep it empty.
 		ValueAt: func(ctx context.Context, topic string, partition int, offset int64) ([]byte, error) {
 			return kafkaio.ValueAt(ctx, cfg.Kafka.Connection, topic, partition, offset)

@@ -43,6 +43,9 @@ type Config struct {
 	// heartbeating (a crash, a killed pod) before it hands that member's
 	// partitions to another one, or to the same sink restarted.
 	SessionTimeout time.Duration `envconfig:"SESSION_TIMEOUT" default:"30s" desc:"consumer group session timeout: how soon a crashed sink's partitions are reassigned (6s to 30m)"`
+	// DrainTimeout bounds the final flush, imports and commit after SIGTERM;
+	// keep it inside the pod's terminationGracePeriodSeconds.
+	DrainTimeout time.Duration `envconfig:"DRAIN_TIMEOUT" default:"2m" desc:"on shutdown, how long the sink may flush, wait for its imports and commit"`
 }
 
 // DefaultConfig returns the defaults the envconfig tags declare.
@@ -86,7 +89,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		env string
 		v   time.Duration
-	}{{"LINGER", c.Linger}, {"JOB_POLL", c.JobPoll}, {"RETRY_MAX", c.RetryMax}, {"COMMIT_EVERY", c.CommitEvery}} {
+	}{{"LINGER", c.Linger}, {"JOB_POLL", c.JobPoll}, {"RETRY_MAX", c.RetryMax}, {"COMMIT_EVERY", c.CommitEvery}, {"DRAIN_TIMEOUT", c.DrainTimeout}} {
 		if d.v <= 0 {
 			bad(d.env, "must be positive, got %v", d.v)
 		}

@@ -40,6 +40,7 @@ func TestZeroSettings(t *testing.T) {
 		{func(c *Config) { c.RetryMax = 0 }, "TVMKAFKA_SINK_RETRY_MAX must be positive, got 0s"},
 		{func(c *Config) { c.CommitEvery = 0 }, "TVMKAFKA_SINK_COMMIT_EVERY must be positive, got 0s"},
 		{func(c *Config) { c.SessionTimeout = 0 }, "TVMKAFKA_SINK_SESSION_TIMEOUT must be between 6s and 30m"},
+		{func(c *Config) { c.DrainTimeout = 0 }, "TVMKAFKA_SINK_DRAIN_TIMEOUT must be positive, got 0s"},
 	} {
 		c := DefaultConfig()
 		tt.zero(&c)

@@ -65,7 +65,8 @@ type Options struct {
 	Decoder         *Decoder
 	DeadLetters     Publisher
 	Logger          *slog.Logger
-	// DrainTimeout bounds the final flush, import and commit after the context ends.
+	// DrainTimeout bounds the final flush, import and commit after the context
+	// ends; zero takes Config.DrainTimeout.
 	DrainTimeout time.Duration
 	// Clock times the waits between retries (the wall clock when nil).
 	Clock retry.Clock
@@ -137,6 +138,9 @@ func New(opts Options) (*Sink, error) {
 	resubmits := c.MaxResubmits
 	if c.OnJobError == "deadletter" {
 		resubmits = 0
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = c.DrainTimeout
 	}
 	dest := &assetImport{importer: opts.Importer, source: c.Source, maxBytes: c.MaxRequestBytes}
 	core, err := batchsink.New(batchsink.Options[Asset]{

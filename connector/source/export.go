@@ -24,6 +24,7 @@ var (
 	metricChunks      = telemetry.Counter("tvmkafka.source.chunks", "export chunks and plugin pages whose every record Kafka acknowledged, by stream", "{chunk}")
 	metricExports     = telemetry.Counter("tvmkafka.source.exports", "exports by stream and outcome: complete, retried (Tenable failed it) or failed", "{export}")
 	metricDeadLetters = telemetry.Counter("tvmkafka.source.dead_letters", "records that could not be encoded and went to the dead-letter topic", "{record}")
+	metricExportTime  = telemetry.Duration("tvmkafka.source.export.duration", "time of one stream's export run, from request (or resumption) to the watermark saved, by stream and outcome")
 )
 
 func streamAttr(name string) metric.MeasurementOption {
@@ -164,7 +165,9 @@ func retryableExport(err error) bool {
 // MaxExportAttempts exports per run. Remembering it matters: Tenable answers a
 // new request with 409 and the identical export while it still runs, and
 // adopting that one again would spend every attempt on chunks that are gone.
-func (s *exportStream) Run(ctx context.Context) error {
+func (s *exportStream) Run(ctx context.Context) (err error) {
+	ctx, end := telemetry.Track(ctx, "tvmkafka.export", metricExportTime, attribute.String("stream", s.name))
+	defer func() { end(err) }()
 	cp := s.cps.get(s.name)
 	since := cp.Watermark
 	if since.IsZero() {
@@ -305,7 +308,11 @@ func (s *exportStream) follow(ctx, work context.Context, job tenable.ExportJob, 
 	var mu sync.Mutex // guards cp while chunk workers finish concurrently
 	opts := tenable.FollowOptions{
 		Workers: s.cfg.ChunkWorkers, Done: done, PollInitial: s.cfg.PollInitial, PollMax: s.cfg.PollMax,
-		QueueTimeout: s.cfg.QueueTimeout, OnStatus: prog.setStatus,
+		QueueTimeout: s.cfg.QueueTimeout,
+		OnStatus: func(st tenable.ExportStatus) {
+			prog.setStatus(st)
+			telemetry.BeatFrom(ctx).Beat() // waiting on Tenable is progress: each poll is a step
+		},
 	}
 	res, err := s.api.FollowExport(ctx, job, opts, func(_ context.Context, chunk int) error {
 		n, err := s.publishChunk(work, job, chunk, prog)
@@ -451,5 +458,6 @@ func (p *chunkPublisher) send() error {
 		p.prog.records.Add(int64(len(batch)))
 	}
 	metricRecords.Add(p.ctx, int64(len(batch)), streamAttr(p.stream))
+	telemetry.BeatFrom(p.ctx).Beat()
 	return kafkaFailure(p.ctx, p.pub.Send(p.ctx, p.group, batch...))
 }

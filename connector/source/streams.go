@@ -188,18 +188,26 @@ func (s *Source) Run(ctx context.Context, names []string, interval func(stream s
 	var wg sync.WaitGroup
 	for _, name := range names {
 		wg.Go(func() {
+			// The stream's heartbeat: beaten by each run's polls and chunks
+			// (through ctx), idle between runs; /healthz fails when it stops.
+			beat := telemetry.Heartbeat("source." + name)
+			ctx := telemetry.WithBeat(ctx, beat)
 			for {
+				beat.Beat()
 				every := interval(name)
 				s.round(ctx, name, time.Now().Add(every))
 				if ctx.Err() == nil {
 					s.deps.log.Info("stream runs next", "stream", name,
 						"at", time.Now().Add(every).Format(time.RFC3339), "in", every)
 				}
+				idle := beat.Idle()
 				select {
 				case <-ctx.Done():
+					idle()
 					return
 				case <-time.After(every):
 				}
+				idle()
 			}
 		})
 	}
@@ -301,7 +309,9 @@ func (s *pluginStream) Name() string { return StreamPlugins }
 
 // Run publishes every plugin updated since the watermark, page by page; each
 // fully acknowledged page is checkpointed, so an interrupted run resumes after it.
-func (s *pluginStream) Run(ctx context.Context) error {
+func (s *pluginStream) Run(ctx context.Context) (err error) {
+	ctx, end := telemetry.Track(ctx, "tvmkafka.export", metricExportTime, attribute.String("stream", StreamPlugins))
+	defer func() { end(err) }()
 	cp := s.cps.get(StreamPlugins)
 	since := cp.Watermark
 	if since.IsZero() {
@@ -338,9 +348,10 @@ func (s *pluginStream) Run(ctx context.Context) error {
 	}
 	pub := newChunkPublisher(ctx, s.deps, StreamPlugins, group, s.topic, headers(page), s.encoders, nil)
 	pub.prog = prog
-	_, err := s.api.ListPlugins(ctx, tenable.PluginListOptions{
+	_, err = s.api.ListPlugins(ctx, tenable.PluginListOptions{
 		LastUpdated: lastUpdated, Size: s.cfg.PluginsPageSize, Page: page,
 		OnPage: func(p tenable.PluginPage) error {
+			telemetry.BeatFrom(ctx).Beat()
 			if err := pub.send(); err != nil {
 				return err
 			}

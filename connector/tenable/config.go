@@ -47,6 +47,10 @@ type Config struct {
 	// HTTPClient carries the requests; default a client with sane transport timeouts.
 	// Its own Timeout should be zero: RequestTimeout applies per attempt.
 	HTTPClient *http.Client `ignored:"true"`
+	// WrapTransport, when set, wraps the transport of the default HTTP client
+	// (not of HTTPClient): the binary observes each answer with it, for
+	// readiness, request durations and traces.
+	WrapTransport func(http.RoundTripper) http.RoundTripper `ignored:"true"`
 	// Logger receives retry and adoption notices; default slog.Default().
 	Logger *slog.Logger `ignored:"true"`
 	// Clock drives retry and poll waits; tests inject a fake. Default: real time.
@@ -70,7 +74,11 @@ func (c Config) withCollaborators() Config {
 		c.Build = "dev"
 	}
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Transport: defaultTransport()}
+		rt := defaultTransport()
+		if c.WrapTransport != nil {
+			rt = c.WrapTransport(rt)
+		}
+		c.HTTPClient = &http.Client{Transport: rt}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

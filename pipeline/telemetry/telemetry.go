@@ -1,6 +1,7 @@
 // Package telemetry gives tvmkafka's packages their OpenTelemetry instruments and
 // serves them, with health checks, over HTTP: /metrics (Prometheus text format),
-// /healthz (the process is up) and /readyz (it finished starting).
+// /healthz (every loop makes progress: see Beat) and /readyz (start-up is over
+// and every readiness input passes: Kafka reachable, Tenable answering, ...).
 //
 // Packages create instruments at init from the global meter provider; until Serve
 // installs a real provider they record nothing, so libraries and tests pay nothing.
@@ -13,10 +14,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync/atomic"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -31,9 +34,36 @@ const scope = "github.com/tvmkafka/tvmkafka"
 
 func meter() metric.Meter { return otel.Meter(scope) }
 
+// Instrument describes an instrument created through this package, so tests
+// can check that dashboards and alert rules query only what the code exports.
+type Instrument struct {
+	Name, Unit string
+	Kind       string // counter, histogram or gauge
+}
+
+var (
+	instrumentsMu sync.Mutex
+	instruments   []Instrument
+)
+
+func remember(name, unit, kind string) {
+	instrumentsMu.Lock()
+	instruments = append(instruments, Instrument{Name: name, Unit: unit, Kind: kind})
+	instrumentsMu.Unlock()
+}
+
+// Instruments lists the instruments created so far (those of every imported
+// package, created at its init).
+func Instruments() []Instrument {
+	instrumentsMu.Lock()
+	defer instrumentsMu.Unlock()
+	return slices.Clone(instruments)
+}
+
 // Counter returns a monotonic counter; instrument errors fall back to a no-op,
 // since metrics must never stop the data flow.
 func Counter(name, desc, unit string) metric.Int64Counter {
+	remember(name, unit, "counter")
 	c, err := meter().Int64Counter(name, metric.WithDescription(desc), metric.WithUnit(unit))
 	if err != nil {
 		otel.Handle(err)
@@ -43,6 +73,7 @@ func Counter(name, desc, unit string) metric.Int64Counter {
 
 // Histogram returns a histogram of integer values.
 func Histogram(name, desc, unit string, bounds ...float64) metric.Int64Histogram {
+	remember(name, unit, "histogram")
 	opts := []metric.Int64HistogramOption{metric.WithDescription(desc), metric.WithUnit(unit)}
 	if len(bounds) > 0 {
 		opts = append(opts, metric.WithExplicitBucketBoundaries(bounds...))
@@ -56,6 +87,7 @@ func Histogram(name, desc, unit string, bounds ...float64) metric.Int64Histogram
 
 // Gauge returns an observable gauge read by callback at each collection.
 func Gauge(name, desc, unit string, observe func(context.Context, metric.Float64Observer) error) {
+	remember(name, unit, "gauge")
 	if _, err := meter().Float64ObservableGauge(name, metric.WithDescription(desc), metric.WithUnit(unit),
 		metric.WithFloat64Callback(observe)); err != nil {
 		otel.Handle(err)
@@ -64,16 +96,23 @@ func Gauge(name, desc, unit string, observe func(context.Context, metric.Float64
 
 // Server serves metrics and health checks.
 type Server struct {
-	http     *http.Server
-	provider *sdkmetric.MeterProvider
-	ready    atomic.Bool
-	done     chan error
-	addr     string
+	http       *http.Server
+	provider   *sdkmetric.MeterProvider
+	health     *Health
+	probeEvery time.Duration
+	probeCtx   context.Context
+	stopProbes context.CancelFunc
+	probes     sync.WaitGroup
+	done       chan error
+	addr       string
 }
 
-// Serve installs a meter provider exporting to Prometheus and serves it on addr.
-func Serve(addr string, log *slog.Logger) (*Server, error) {
+// Serve installs a meter provider exporting to Prometheus (with Go runtime and
+// process metrics beside tvmkafka's) and serves it on cfg.Addr with the health
+// checks of the process's heartbeats.
+func Serve(cfg Config, log *slog.Logger) (*Server, error) {
 	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exporter, err := otelprom.New(otelprom.WithRegisterer(registry))
 	if err != nil {
 		return nil, fmt.Errorf("metrics exporter: %w", err)
@@ -81,21 +120,23 @@ func Serve(addr string, log *slog.Logger) (*Server, error) {
 	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter),
 		sdkmetric.WithResource(resource.NewSchemaless(attribute.String("service.name", "tvmkafka"))))
 	otel.SetMeterProvider(provider)
-	s := &Server{provider: provider, done: make(chan error, 1)}
+	if cfg.StallAfter <= 0 {
+		cfg.StallAfter = 10 * time.Minute
+	}
+	if cfg.ProbeEvery <= 0 {
+		cfg.ProbeEvery = 15 * time.Second
+	}
+	s := &Server{provider: provider, health: NewHealth(defaultBeats, cfg.StallAfter), probeEvery: cfg.ProbeEvery, done: make(chan error, 1)}
+	s.probeCtx, s.stopProbes = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.ready.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	l, err := net.Listen("tcp", addr)
+	mux.Handle("GET /healthz", s.health.LiveHandler())
+	mux.Handle("GET /readyz", s.health.ReadyHandler())
+	l, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		s.stopProbes()
 		_ = provider.Shutdown(context.Background())
-		return nil, fmt.Errorf("listen on %s for metrics: %w", addr, err)
+		return nil, fmt.Errorf("listen on %s for metrics: %w", cfg.Addr, err)
 	}
 	s.addr = l.Addr().String()
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -106,19 +147,34 @@ func Serve(addr string, log *slog.Logger) (*Server, error) {
 		}
 		s.done <- err
 	}()
-	log.Info("serving metrics and health checks", "addr", s.addr, "paths", "/metrics /healthz /readyz")
+	log.Info("serving metrics and health checks", "addr", s.addr, "paths", "/metrics /healthz /readyz",
+		"stall_after", cfg.StallAfter, "probe_every", cfg.ProbeEvery)
 	return s, nil
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.addr }
 
-// SetReady flips /readyz.
-func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+// SetReady flips the "started" input of /readyz: true once start-up is over,
+// false again when shutdown begins.
+func (s *Server) SetReady(ready bool) { s.health.SetReady(ready) }
 
-// Shutdown stops serving and flushes the provider.
+// Health is the server's health state, for adding readiness inputs.
+func (s *Server) Health() *Health { return s.health }
+
+// AddProbe adds a readiness input checked every ProbeEvery in the background
+// until Shutdown; each check gets ProbeEvery as its deadline.
+func (s *Server) AddProbe(name string, check func(ctx context.Context) error) {
+	p := &Probe{name: name, check: check}
+	s.health.addProbe(p)
+	s.probes.Go(func() { p.run(s.probeCtx, s.probeEvery) })
+}
+
+// Shutdown stops serving and probing and flushes the provider.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopProbes()
 	err := s.http.Shutdown(ctx)
 	serveErr := <-s.done
+	s.probes.Wait()
 	return errors.Join(err, serveErr, s.provider.Shutdown(ctx))
 }

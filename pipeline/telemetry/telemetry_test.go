@@ -27,7 +27,7 @@ func get(t *testing.T, url string) (int, string) {
 // before Serve installs the provider, still reach /metrics.
 func TestServeExportsInstrumentsCreatedBeforehand(t *testing.T) {
 	early := Counter("tvmkafka.test.records", "records seen by the test", "{record}")
-	srv, err := Serve("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := Serve(Config{Addr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +42,8 @@ func TestServeExportsInstrumentsCreatedBeforehand(t *testing.T) {
 	if !strings.Contains(body, "tvmkafka_test_bytes_bucket") {
 		t.Errorf("histogram missing:\n%s", body)
 	}
-	if code, _ := get(t, "http://"+srv.Addr()+"/healthz"); code != 200 {
-		t.Errorf("healthz %d", code)
+	if code, body := get(t, "http://"+srv.Addr()+"/healthz"); code != 200 || !strings.Contains(body, `"status":"ok"`) {
+		t.Errorf("healthz %d %s", code, body)
 	}
 	if code, _ := get(t, "http://"+srv.Addr()+"/readyz"); code != 503 {
 		t.Errorf("readyz before ready %d, want 503", code)
