@@ -59,7 +59,7 @@ func (b *RestartableBroker) Stop() {
 }
 
 // Start brings a stopped broker back with its data and returns once it
-// accepts clients. Starting a running broker does nothing. Call it from the
+// accepts clients and leads the partitions of its topics. Starting a running broker does nothing. Call it from the
 // test's goroutine: a failure ends the test.
 func (b *RestartableBroker) Start() {
 	b.tb.Helper()
@@ -146,9 +146,14 @@ func NewRestartableKafka(tb testing.TB, topics ...string) *RestartableBroker {
 		}
 		return nil
 	}
-	b := &RestartableBroker{tb: tb, addr: "127.0.0.1:" + strconv.Itoa(port),
-		start: func() error { return run("start") },
-		stop:  func() error { return run("stop") }}
+	b := &RestartableBroker{tb: tb, addr: "127.0.0.1:" + strconv.Itoa(port), stop: func() error { return run("stop") }}
+	b.start = func() error {
+		if err := run("start"); err != nil {
+			return err
+		}
+		// The broker accepts clients before it leads its partitions again.
+		return waitTopics(b.Brokers(), RestartablePartitions, topics...)
+	}
 	// Registered first, so it runs last: after Stop, remove the storage too.
 	tb.Cleanup(func() {
 		if err := run("down"); err != nil {
@@ -188,7 +193,14 @@ func createTopics(brokers []string, partitions int, topics ...string) error {
 		if err := resp.Errors[t]; err != nil {
 			return fmt.Errorf("create topic %s: %w", t, err)
 		}
-		deadline := time.Now().Add(30 * time.Second)
+	}
+	return waitTopics(brokers, partitions, topics...)
+}
+
+// waitTopics waits until every partition of topics has a leader that answers.
+func waitTopics(brokers []string, partitions int, topics ...string) error {
+	for _, t := range topics {
+		deadline := time.Now().Add(time.Minute)
 		for {
 			err := topicReady(brokers, t, partitions)
 			if err == nil {
