@@ -2,6 +2,7 @@ package sink_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // newSinkHarnessOn is newSinkHarness on a broker of the test's own, whose
@@ -325,4 +327,71 @@ func testSinkBrokerRestart(t *testing.T, newBroker func(testing.TB, ...string) *
 	t.Logf("broker up in %v; caught up %v after the restart; %d records fetched for %d produced, %d assets sent for %d valid, %d requests, %d offset checks; total %v",
 		brokerUp.Round(100*time.Millisecond), caughtUp.Round(100*time.Millisecond), st.Fetched, before+after,
 		sent, len(want), st.Requests, nChecks, time.Since(began).Round(100*time.Millisecond))
+}
+
+// failingConsumer returns errs from Fetch, one per call, before each record of
+// its fakeConsumer.
+type failingConsumer struct {
+	*fakeConsumer
+	mu   sync.Mutex
+	errs []error
+}
+
+func (c *failingConsumer) Fetch(ctx context.Context) (kafkaio.Record, error) {
+	c.mu.Lock()
+	if len(c.errs) > 0 {
+		err := c.errs[0]
+		c.errs = c.errs[1:]
+		c.mu.Unlock()
+		return kafkaio.Record{}, err
+	}
+	c.mu.Unlock()
+	return c.fakeConsumer.Fetch(ctx)
+}
+
+// TestSinkRetriesFetchErrors: the consumer's errors are retried, so a broker
+// away for a moment delays the sink and loses nothing; a permanent one (a
+// closed consumer, refused credentials) stops it with that error.
+func TestSinkRetriesFetchErrors(t *testing.T) {
+	refused := errors.New("failed to dial: failed to open connection to 127.0.0.1:9092: connect: connection refused")
+	denied := errors.New("[29] Topic Authorization Failed")
+	for _, tc := range []struct {
+		name    string
+		errs    []error
+		wantErr error // nil: every record imported and committed
+	}{
+		{"transient", []error{refused, refused, refused}, nil},
+		{"permanent", []error{refused, retry.Permanent(denied)}, denied},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := newFakeConsumer(fakeRecord(0, 0, string(jsonAsset(0, ""))), fakeRecord(0, 1, string(jsonAsset(1, ""))),
+				fakeRecord(0, 2, string(jsonAsset(2, ""))))
+			c := &failingConsumer{fakeConsumer: fc, errs: tc.errs}
+			imp := &fakeImporter{bodies: map[string]string{}, release: make(chan struct{})}
+			cfg := sink.DefaultConfig()
+			cfg.JobPoll, cfg.CommitEvery = time.Millisecond, 5*time.Millisecond
+			s, err := sink.New(sink.Options{Config: cfg, Topic: "inbound", DeadLetterTopic: "dlq", Consumer: c, Importer: imp,
+				Decoder: sink.NewDecoder(nil), DeadLetters: &heldPublisher{}, Logger: quietLog(), DrainTimeout: 5 * time.Second,
+				Clock: immediateClock{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err = s.Run(ctx, map[int]int64{0: 3})
+			if tc.wantErr == nil {
+				if err != nil {
+					t.Fatalf("the sink stopped on a transient fetch error: %v", err)
+				}
+				if st := s.Stats(); st.Imported != 3 {
+					t.Errorf("stats %+v, want the 3 records imported", st)
+				}
+				fc.waitCommit(t, "of the 3 records", func(m map[int]int64) bool { return m[0] == 3 })
+				return
+			}
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Run returned %v, want the permanent error %v", err, tc.wantErr)
+			}
+		})
+	}
 }
