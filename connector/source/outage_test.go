@@ -3,76 +3,26 @@ package source_test
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/tvmkafka/tvmkafka/connector/source"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
 
-// restartableBroker is an in-process Kafka broker on a fixed port whose data
-// lives on disk, so it can go away and come back with everything it had.
-type restartableBroker struct {
-	t       *testing.T
-	port    int
-	dir     string
-	mu      sync.Mutex
-	cluster *kfake.Cluster
-}
-
-func newRestartableBroker(t *testing.T, topics ...string) *restartableBroker {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	b := &restartableBroker{t: t, port: port, dir: t.TempDir()}
-	b.start(kfake.SeedTopics(3, topics...))
-	t.Cleanup(b.stop)
-	return b
-}
-
-func (b *restartableBroker) addr() string { return "127.0.0.1:" + strconv.Itoa(b.port) }
-
-func (b *restartableBroker) start(opts ...kfake.Opt) {
-	b.t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.Ports(b.port), kfake.DataDir(b.dir)}, opts...)...)
-	if err != nil {
-		b.t.Fatalf("start the broker on port %d: %v", b.port, err)
-	}
-	b.mu.Lock()
-	b.cluster = c
-	b.mu.Unlock()
-}
-
-// stop takes the broker away: its port refuses connections until start.
-func (b *restartableBroker) stop() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.cluster != nil {
-		b.cluster.Close()
-		b.cluster = nil
-	}
-}
-
 // newOutageHarness is a harness whose Kafka is a restartable in-process broker.
-func newOutageHarness(t *testing.T, simCfg tenablesim.Config) (*harness, *restartableBroker) {
+func newOutageHarness(t *testing.T, simCfg tenablesim.Config) (*harness, *kafkatest.RestartableBroker) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: simulator and an in-process broker")
 	}
 	topics := harnessTopics{Assets: "assets", Vulns: "vulns", Compliance: "compliance", Plugins: "plugins", DeadLetter: "dlq"}
-	broker := newRestartableBroker(t, topics.Assets, topics.Vulns, topics.Compliance, topics.Plugins, topics.DeadLetter, "state")
+	broker := kafkatest.NewRestartableBroker(t, topics.Assets, topics.Vulns, topics.Compliance, topics.Plugins, topics.DeadLetter, "state")
 	simCfg.AccessKey, simCfg.SecretKey = "AK-it", "SK-it"
 	sim, err := tenablesim.New(simCfg)
 	if err != nil {
@@ -80,7 +30,7 @@ func newOutageHarness(t *testing.T, simCfg tenablesim.Config) (*harness, *restar
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: []string{broker.addr()}, topics: topics, state: "state",
+	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: []string{broker.Addr()}, topics: topics, state: "state",
 		log: &syncLog{lines: make(chan string, 10000)}}
 	h.cfg = source.DefaultConfig()
 	h.cfg.PollInitial, h.cfg.PollMax = 10*time.Millisecond, 100*time.Millisecond
@@ -134,7 +84,7 @@ func TestKafkaOutageIsRetriedWithinTheRound(t *testing.T) {
 		cp := src.Checkpoint(source.StreamVulns)
 		return cp.Export != nil && len(cp.Export.ChunksDone) >= 1
 	})
-	broker.stop()
+	broker.Stop()
 	outage := time.Now()
 	// Down long enough for the run to fail on it: kafka-go gives up and the
 	// export's remaining chunks cannot be published.
@@ -142,7 +92,7 @@ func TestKafkaOutageIsRetriedWithinTheRound(t *testing.T) {
 		return logs.logged(`msg="export ended with an error"`)
 	})
 	time.Sleep(3 * time.Second)
-	broker.start()
+	broker.Start()
 	t.Logf("broker back after %v", time.Since(outage).Round(100*time.Millisecond))
 
 	// Well within the hour the next round would start at.
@@ -179,7 +129,7 @@ func TestKafkaOutageFailsOnceNamingKafka(t *testing.T) {
 	go func() {
 		for runCtx.Err() == nil {
 			if cp := src.Checkpoint(source.StreamVulns); cp.Export != nil && len(cp.Export.ChunksDone) >= 1 {
-				broker.stop()
+				broker.Stop()
 				return
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -190,8 +140,8 @@ func TestKafkaOutageFailsOnceNamingKafka(t *testing.T) {
 		t.Fatal("the run succeeded with the broker gone")
 	}
 	t.Logf("error: %v", err)
-	if !errors.Is(err, source.ErrKafka) || !strings.Contains(err.Error(), "Kafka brokers: "+broker.addr()) {
-		t.Errorf("error %q should be a Kafka failure naming the brokers %s", err, broker.addr())
+	if !errors.Is(err, source.ErrKafka) || !strings.Contains(err.Error(), "Kafka brokers: "+broker.Addr()) {
+		t.Errorf("error %q should be a Kafka failure naming the brokers %s", err, broker.Addr())
 	}
 	if cp := src.Checkpoint(source.StreamVulns); cp.Export == nil || len(cp.Export.ChunksDone) == 0 || !cp.Watermark.IsZero() {
 		t.Errorf("checkpoint %+v; want the export in flight kept for the next run", cp)

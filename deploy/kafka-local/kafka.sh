@@ -4,6 +4,8 @@
 #   kafka.sh fetch    resolve the broker jars from Maven Central (cached)
 #   kafka.sh up       fetch, format fresh storage, start, wait until clients are accepted
 #   kafka.sh down     stop the broker started by `up` and remove its data
+#   kafka.sh stop     stop the broker started by `up`, keeping its data
+#   kafka.sh start    start a broker stopped by `stop` again on its data
 #   kafka.sh status   exit 0 when the broker on KAFKA_PORT accepts connections
 #   kafka.sh logs     print the tail of the broker log
 #
@@ -112,6 +114,30 @@ EOF
     kafka.tools.StorageTool format -t "$cluster_id" -c "$run/server.properties" >"$run/format.out" 2>&1 ||
     { cat "$run/format.out" >&2; return 1; }
   : >"$logfile"
+  launch "$java"
+}
+
+# start brings back a broker stopped by `stop`, on the storage `up` formatted,
+# so its topics, records and committed offsets survive the restart.
+start() {
+  if port_open "$port"; then
+    log "a broker already listens on 127.0.0.1:$port; leaving it alone"
+    return 0
+  fi
+  if [ ! -f "$run/format.out" ]; then
+    log "no stopped broker on port $port to start (kafka.sh up starts a fresh one)"
+    return 1
+  fi
+  local java
+  java=$(find_java)
+  launch "$java"
+}
+
+# launch starts the broker of $run/server.properties and waits until it accepts clients.
+launch() {
+  local java=$1 cp="$libs/*" from
+  # Readiness is this start's line in the log, not an earlier start's.
+  from=$(($(wc -l <"$logfile" 2>/dev/null || echo 0) + 1))
   log "starting Kafka $version on 127.0.0.1:$port (log: $logfile)"
   nohup "$java" -Xms128m -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logfile="$logfile" \
@@ -124,7 +150,7 @@ EOF
       tail -n 40 "$run/stdout.log" "$logfile" >&2 || true
       return 1
     fi
-    if port_open "$port" && grep -q 'Kafka Server started' "$logfile"; then
+    if port_open "$port" && tail -n +"$from" "$logfile" | grep -q 'Kafka Server started'; then
       log "broker ready"
       return 0
     fi
@@ -132,11 +158,12 @@ EOF
   done
   log "broker not ready after ${KAFKA_START_TIMEOUT:-120}s"
   tail -n 40 "$logfile" >&2 || true
-  down
+  stop
   return 1
 }
 
-down() {
+# stop ends the broker process and keeps its storage.
+stop() {
   local pid
   if pid=$(running_pid); then
     log "stopping broker (pid $pid)"
@@ -147,6 +174,11 @@ down() {
     done
     kill -9 "$pid" 2>/dev/null || true
   fi
+  rm -f "$pidfile"
+}
+
+down() {
+  stop
   rm -rf "$run"
 }
 
@@ -154,10 +186,12 @@ case "${1:-}" in
 fetch) fetch ;;
 up) up ;;
 down) down ;;
+stop) stop ;;
+start) start ;;
 status) port_open "$port" ;;
 logs) tail -n "${2:-80}" "$logfile" 2>/dev/null || log "no broker log at $logfile" ;;
 *)
-  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
   ;;
 esac

@@ -29,7 +29,9 @@ import (
 
 // Consumer is the consumer-group side of the inbound topic; *kafkaio.GroupReader has it.
 type Consumer interface {
-	// Fetch returns the next record of an assigned partition.
+	// Fetch returns the next record of an assigned partition. A retry.Permanent
+	// error (a closed consumer, refused credentials) stops the sink; anything
+	// else (a broker that went away) is retried.
 	Fetch(ctx context.Context) (kafkaio.Record, error)
 	// Commit commits, per partition, the offset of the next record to read.
 	Commit(ctx context.Context, next map[int]int64) error
@@ -344,7 +346,18 @@ func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) erro
 		if until != nil && caughtUp() {
 			return nil
 		}
-		m, err := s.opts.Consumer.Fetch(fetchCtx)
+		// A broker restart or a coordinator moving must not end the sink:
+		// fetch again until Kafka is back, as long as the error is not
+		// permanent (a closed consumer, refused credentials).
+		var m kafkaio.Record
+		err := s.retry(fetchCtx, "fetch from "+s.opts.Topic, func(ctx context.Context) error {
+			var err error
+			m, err = s.opts.Consumer.Fetch(ctx)
+			if err != nil && ctx.Err() != nil {
+				return retry.Permanent(err) // stopping, not failing
+			}
+			return err
+		})
 		if err != nil {
 			if fetchCtx.Err() != nil {
 				if ctx.Err() != nil && until != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
 	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
@@ -65,12 +67,44 @@ func NewGroupReader(cfg GroupReaderConfig) (*GroupReader, error) {
 
 // Fetch returns the next record of any partition assigned to this member. It
 // blocks until one arrives or ctx ends.
+//
+// An error that retrying cannot fix (see fetchError) is marked
+// retry.Permanent. Any other error, such as a broker that went away (kafka-go
+// reports a partition it could not reach after a few attempts) or a group
+// coordinator that moved, passes once Kafka is back: the caller fetches again,
+// and the reader resumes where it was, or at the group's committed offsets
+// after a rebalance, so no record is skipped.
 func (g *GroupReader) Fetch(ctx context.Context) (Record, error) {
 	m, err := g.r.FetchMessage(ctx)
 	if err != nil {
-		return Record{}, err
+		return Record{}, fetchError(err)
 	}
 	return fromMessage(&m), nil
+}
+
+// fetchError marks as retry.Permanent the fetch errors a retry cannot fix:
+// a closed reader, and credentials or permissions the cluster refuses.
+func fetchError(err error) error {
+	var kerr kafka.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrClosedPipe):
+		return retry.Permanent(fmt.Errorf("the consumer is closed: %w", err))
+	case errors.As(err, &kerr) && refused(kerr):
+		return retry.Permanent(err)
+	}
+	return err
+}
+
+// refused reports whether the cluster refused this client's identity or
+// permissions: the same request fails the same way until someone changes the
+// configuration.
+func refused(e kafka.Error) bool {
+	switch e {
+	case kafka.TopicAuthorizationFailed, kafka.GroupAuthorizationFailed, kafka.ClusterAuthorizationFailed,
+		kafka.SASLAuthenticationFailed, kafka.UnsupportedSASLMechanism, kafka.IllegalSASLState:
+		return true
+	}
+	return false
 }
 
 // Commit commits, for each partition, the offset of the next record to read.
