@@ -199,7 +199,7 @@ func ensureTopics(ctx context.Context, cfg config, specs []kafkaio.TopicSpec, lo
 // of the client's message for whichever request went first. Call it only
 // where err comes from Kafka: a refused dial to Tenable reads the same.
 func kafkaUnreachable(cfg config, err error) error {
-	return fmt.Errorf("Kafka cannot be reached at the configured brokers %s (TVMKAFKA_KAFKA_BROKERS): is a broker running there, and is the address right? (%w)",
+	return fmt.Errorf("the Kafka brokers configured, %s (TVMKAFKA_KAFKA_BROKERS), cannot be reached: is a broker running there, and is the address right? (%w)",
 		strings.Join(cfg.Kafka.Brokers, ","), err)
 }
 
