@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/sameorigin"
 
 	"github.com/go-json-experiment/json"
 	"go.opentelemetry.io/otel/attribute"
@@ -51,7 +51,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tenable client config: base URL: %w", err)
 	}
-	cfg.HTTPClient = sameOriginRedirects(cfg.HTTPClient, origin(base))
+	cfg.HTTPClient = sameorigin.Client(cfg.HTTPClient, base, ErrCrossOriginRedirect, "the API")
 	return &Client{
 		cfg:       cfg,
 		apiKeys:   "accessKey=" + cfg.AccessKey + "; secretKey=" + cfg.SecretKey + ";",
@@ -63,45 +63,6 @@ func New(cfg Config) (*Client, error) {
 // ErrCrossOriginRedirect: the API answered with a redirect to another scheme,
 // host or port, which the client refuses to follow.
 var ErrCrossOriginRedirect = errors.New("tenable: redirect to another origin refused")
-
-// sameOriginRedirects returns a copy of hc that follows redirects only within
-// the base URL's origin. Go's client re-sends custom headers such as X-ApiKeys
-// on every redirect (it strips only Authorization and Cookie when the host
-// changes), so following a redirect elsewhere would hand the secret key to
-// whoever answers there. Tenable VM's API documents no redirect to another
-// origin, so one is refused rather than followed without the keys.
-func sameOriginRedirects(hc *http.Client, base string) *http.Client {
-	c := *hc
-	next := hc.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if o := origin(req.URL); o != base {
-			return fmt.Errorf("%w: %s redirects to %s, the API is at %s", ErrCrossOriginRedirect, via[len(via)-1].URL.Path, o, base)
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 { // net/http's own limit
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &c
-}
-
-// origin is scheme://host:port of u, with the scheme's default port made explicit.
-func origin(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	port := u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
-}
 
 // UserAgent builds Tenable's standard integration User-Agent, followed by the
 // library part: "Integration/1.0 (vendor; product; Build/build) tvmkafka-tenable/build (Go/go1.x; os/arch)".

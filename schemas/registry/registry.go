@@ -21,12 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/sameorigin"
 
 	hamba "github.com/hamba/avro/v2/registry"
 
@@ -202,7 +203,7 @@ func New(cfg Config) (*HTTPClient, error) {
 		}
 		hc = &http.Client{Timeout: timeout}
 	}
-	hc = sameOriginRedirects(hc, origin(base))
+	hc = sameorigin.Client(hc, base, ErrCrossOriginRedirect, "the registry")
 	opts := []hamba.ClientFunc{hamba.WithHTTPClient(hc)}
 	if cfg.Username != "" || cfg.Password != "" {
 		opts = append(opts, hamba.WithBasicAuth(cfg.Username, cfg.Password))
@@ -222,43 +223,6 @@ func New(cfg Config) (*HTTPClient, error) {
 		byID:          make(map[int]*Registered),
 		leveled:       make(map[string]bool),
 	}, nil
-}
-
-// sameOriginRedirects returns a copy of hc that follows redirects only within
-// the registry's origin. Go re-sends the basic auth header on a redirect to the
-// same host name on another port, and keeps it for subdomains; no registry
-// needs to send its clients to another origin, so such a redirect is refused.
-func sameOriginRedirects(hc *http.Client, base string) *http.Client {
-	c := *hc
-	next := hc.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if o := origin(req.URL); o != base {
-			return fmt.Errorf("%w: %s redirects to %s, the registry is at %s", ErrCrossOriginRedirect, via[len(via)-1].URL.Path, o, base)
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 { // net/http's own limit
-			return errors.New("stopped after 10 redirects")
-		}
-		return nil
-	}
-	return &c
-}
-
-// origin is scheme://host:port of u, with the scheme's default port made explicit.
-func origin(u *url.URL) string {
-	scheme := strings.ToLower(u.Scheme)
-	port := u.Port()
-	if port == "" {
-		switch scheme {
-		case "https":
-			port = "443"
-		case "http":
-			port = "80"
-		}
-	}
-	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // Register registers s under subject, once per client: later calls for the same
