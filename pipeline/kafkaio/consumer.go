@@ -147,59 +147,58 @@ func PendingOffsets(ctx context.Context, conn Connection, group, topic string, e
 }
 
 func pendingOffsets(ctx context.Context, conn Connection, group, topic string, earliest bool) (map[int]int64, error) {
-	client, err := conn.client()
+	ranges, committed, err := groupPosition(ctx, conn, group, topic, true)
 	if err != nil {
 		return nil, err
 	}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		var terr error
-		if len(md.Topics) == 1 {
-			terr = md.Topics[0].Error
-		}
-		return nil, fmt.Errorf("topic %s: not found: %v", topic, terr)
-	}
-	var parts []int
-	var reqs []kafka.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		parts = append(parts, p.ID)
-		reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("offsets of %s: %w", topic, err)
-	}
-	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err != nil {
-		return nil, fmt.Errorf("committed offsets of group %s: %w", group, err)
-	}
-	done := map[int]int64{}
-	for _, p := range committed.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("committed offset of %s/%d: %w", topic, p.Partition, p.Error)
-		}
-		done[p.Partition] = p.CommittedOffset
-	}
 	pending := map[int]int64{}
-	for _, p := range offs.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("offsets of %s/%d: %w", topic, p.Partition, p.Error)
-		}
-		from, ok := done[p.Partition]
+	for p, r := range ranges {
+		from, ok := committed[p]
 		if !ok || from < 0 {
 			if !earliest {
 				continue // a new group starting at the end has nothing to catch up with
 			}
-			from = p.FirstOffset
+			from = r.First
 		}
-		if p.LastOffset > from {
-			pending[p.Partition] = p.LastOffset
+		if r.End > from {
+			pending[p] = r.End
 		}
 	}
 	return pending, nil
+}
+
+// groupPosition returns the offset range of every partition of topic and the
+// group's committed offset of each (-1, or absent, where it committed none).
+// With strict, a partition whose committed offset cannot be read is an error;
+// otherwise it counts as not committed.
+func groupPosition(ctx context.Context, conn Connection, group, topic string, strict bool) (map[int]OffsetRange, map[int]int64, error) {
+	ranges, err := PartitionOffsets(ctx, conn, topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := conn.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	parts := make([]int, 0, len(ranges))
+	for p := range ranges {
+		parts = append(parts, p)
+	}
+	fetched, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("committed offsets of group %s: %w", group, err)
+	}
+	committed := map[int]int64{}
+	for _, p := range fetched.Topics[topic] {
+		if p.Error != nil {
+			if strict {
+				return nil, nil, fmt.Errorf("committed offset of %s/%d: %w", topic, p.Partition, p.Error)
+			}
+			continue
+		}
+		committed[p.Partition] = p.CommittedOffset
+	}
+	return ranges, committed, nil
 }
 
 // IsTemporary reports whether err is an error Kafka calls temporary: a

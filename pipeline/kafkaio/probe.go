@@ -86,47 +86,17 @@ func DescribeTopics(ctx context.Context, conn Connection, names []string, config
 // the group's committed offset (the partition's start when it committed none)
 // and the partition's end: what the group has still to process.
 func ConsumerLag(ctx context.Context, conn Connection, group, topic string) (map[int]int64, error) {
-	client, err := conn.client()
+	ranges, committed, err := groupPosition(ctx, conn, group, topic, false)
 	if err != nil {
 		return nil, err
 	}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("topic %s not found", topic)
-	}
-	var parts []int
-	var reqs []kafka.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		parts = append(parts, p.ID)
-		reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-	}
-	offs, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("offsets of %s: %w", topic, err)
-	}
-	committed, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err != nil {
-		return nil, fmt.Errorf("committed offsets of group %s: %w", group, err)
-	}
-	done := map[int]int64{}
-	for _, p := range committed.Topics[topic] {
-		if p.Error == nil && p.CommittedOffset >= 0 {
-			done[p.Partition] = p.CommittedOffset
-		}
-	}
 	lag := map[int]int64{}
-	for _, p := range offs.Topics[topic] {
-		if p.Error != nil {
-			return nil, fmt.Errorf("offsets of %s/%d: %w", topic, p.Partition, p.Error)
+	for p, r := range ranges {
+		from, ok := committed[p]
+		if !ok || from < r.First {
+			from = r.First
 		}
-		from, ok := done[p.Partition]
-		if !ok || from < p.FirstOffset {
-			from = p.FirstOffset
-		}
-		lag[p.Partition] = max(p.LastOffset-from, 0)
+		lag[p] = max(r.End-from, 0)
 	}
 	return lag, nil
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
 // ReadCommittedOffsets returns the offsets group committed for partitions 0 to
@@ -16,6 +19,23 @@ import (
 // group while the test runs may call it (only the test's own goroutine may
 // stop the test). It reads with franz-go, independent of the code under test.
 func ReadCommittedOffsets(ctx context.Context, brokers []string, group, topic string, partitions int) (map[int]int64, error) {
+	var out map[int]int64
+	// A broker just started or restarted answers COORDINATOR_NOT_AVAILABLE or
+	// COORDINATOR_LOAD_IN_PROGRESS for a while: Kafka's retriable errors are
+	// asked again until ctx ends.
+	policy := retry.Policy{Initial: 50 * time.Millisecond, Max: time.Second, MaxRetries: retry.Unlimited}
+	err := retry.Do(ctx, policy, func(ctx context.Context) error {
+		var err error
+		out, err = readCommittedOffsets(ctx, brokers, group, topic, partitions)
+		if err != nil && !kerr.IsRetriable(err) {
+			return retry.Permanent(err)
+		}
+		return err
+	}, nil)
+	return out, err
+}
+
+func readCommittedOffsets(ctx context.Context, brokers []string, group, topic string, partitions int) (map[int]int64, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		return nil, fmt.Errorf("client for committed offsets of group %s: %w", group, err)
