@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
@@ -46,31 +45,7 @@ type sinkHarness struct {
 func newSinkHarness(t testing.TB, partitions int, adjust ...func(*tenablesim.Config)) *sinkHarness {
 	t.Helper()
 	brokers := needsBroker(t)
-	simCfg := tenablesim.Config{Assets: 50, Seed: 31, AccessKey: "AK", SecretKey: "SK",
-		QueueLatency: time.Millisecond, ChunkLatency: time.Millisecond, ImportLatency: 20 * time.Millisecond}
-	for _, f := range adjust {
-		f(&simCfg)
-	}
-	sim, err := tenablesim.New(simCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	tc := tenable.DefaultConfig()
-	tc.BaseURL, tc.AccessKey, tc.SecretKey, tc.Build, tc.Logger = srv.URL, "AK", "SK", "it", quietLog()
-	tc.RetryInitial, tc.RetryMax, tc.MaxRetries = 20*time.Millisecond, 200*time.Millisecond, 3
-	client, err := tenable.New(tc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := sink.DefaultConfig()
-	cfg.Linger = 200 * time.Millisecond
-	cfg.JobPoll = 20 * time.Millisecond
-	cfg.CommitEvery = 100 * time.Millisecond
-	return &sinkHarness{t: t, sim: sim, simURL: srv.URL, client: client, brokers: brokers,
-		inbound: kafkatest.CreateTopic(t, brokers, partitions, nil), dlq: kafkatest.CreateTopic(t, brokers, 1, nil),
-		group: kafkatest.UniqueName("sink"), cfg: cfg, importer: client, drain: 10 * time.Second}
+	return newSinkHarnessOn(t, brokers, kafkatest.CreateTopic(t, brokers, partitions, nil), kafkatest.CreateTopic(t, brokers, 1, nil), adjust...)
 }
 
 // needsBroker skips t, or fails it under CI=true, when the integration test

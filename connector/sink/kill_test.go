@@ -35,6 +35,21 @@ func (h *sinkHarness) sinkEnv(extra ...string) []string {
 // is: the asset's FQDN, or "" for an invalid record.
 type offsetIndex map[int][]string
 
+// valid returns the identifiers of the valid records, sorted: what the tenant
+// must end up holding.
+func (idx offsetIndex) valid() []string {
+	var out []string
+	for _, fqdns := range idx {
+		for _, f := range fqdns {
+			if f != "" {
+				out = append(out, f)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // indexTopic reads every record of the inbound topic back.
 func (h *sinkHarness) indexTopic(fqdnOf func([]byte) string) offsetIndex {
 	idx := offsetIndex{}
@@ -200,15 +215,7 @@ func TestSinkKilledMidBatchLosesNothing(t *testing.T) {
 		t.Fatalf("restarted sink failed: %v\n%s", err, out)
 	}
 	t.Logf("the restarted sink caught up in %v", time.Since(restarted).Round(time.Millisecond))
-	var wantFQDNs []string
-	for _, fqdns := range idx {
-		for _, f := range fqdns {
-			if f != "" {
-				wantFQDNs = append(wantFQDNs, f)
-			}
-		}
-	}
-	slices.Sort(wantFQDNs)
+	wantFQDNs := idx.valid()
 	if got := distinct(h.importedFQDNs()); !slices.Equal(got, wantFQDNs) {
 		t.Errorf("imported %d distinct assets after the restart, want %d", len(got), len(wantFQDNs))
 	}

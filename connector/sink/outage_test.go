@@ -263,15 +263,7 @@ func testSinkBrokerRestart(t *testing.T, newBroker func(testing.TB, ...string) *
 	watchMu.Lock()
 	watchIdx = idx
 	watchMu.Unlock()
-	var want []string
-	for _, fqdns := range idx {
-		for _, f := range fqdns {
-			if f != "" {
-				want = append(want, f)
-			}
-		}
-	}
-	slices.Sort(want)
+	want := idx.valid()
 	ends := kafkatest.EndOffsets(ctx, t, h.brokers, h.inbound)
 
 	kafkatest.WaitFor(t, time.Minute, func() error {
