@@ -1,0 +1,188 @@
+package findingindex
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+)
+
+const (
+	assetA = "53ed0fa2-ccd5-4d2e-92ee-c072635889e3"
+	assetB = "0a1b2c3d-0000-4000-8000-000000000001"
+	assetC = "not-a-uuid"
+)
+
+func recordOf(kind Kind, asset string, value []byte) kafkaio.Record {
+	return kafkaio.Record{Key: Key(kind, asset), Value: value}
+}
+
+func keys(bs [][]byte) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = string(b)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func change(key string, open bool) Change { return Change{Key: []byte(key), Open: open} }
+
+func TestIndexUpdateAndClose(t *testing.T) {
+	ctx := context.Background()
+	log := &MemoryLog{}
+	x := New(log)
+	for _, tc := range []struct {
+		name       string
+		kind       Kind
+		changes    []Change
+		wantVulnsA []string
+		wantLate   int
+		wantBad    int
+	}{
+		{"open findings", KindVulns, []Change{change(assetA+"|100|0|TCP", true), change(assetA+"|200|445|UDP", true), change(assetB+"|100|0|TCP", true)},
+			[]string{assetA + "|100|0|TCP", assetA + "|200|445|UDP"}, 0, 0},
+		{"fixed removes, reopened adds again", KindVulns, []Change{change(assetA+"|100|0|TCP", false), change(assetA+"|300|80|TCP", true)},
+			[]string{assetA + "|200|445|UDP", assetA + "|300|80|TCP"}, 0, 0},
+		{"fixed of an unknown finding is nothing", KindVulns, []Change{change(assetA+"|999|0|TCP", false)},
+			[]string{assetA + "|200|445|UDP", assetA + "|300|80|TCP"}, 0, 0},
+		{"bad keys are skipped", KindVulns, []Change{change(assetA+"|x|0|TCP", true), change(assetA+"|1|70000|TCP", true), change("nobar", true)},
+			[]string{assetA + "|200|445|UDP", assetA + "|300|80|TCP"}, 0, 3},
+		{"compliance and a non-UUID asset", KindCompliance, []Change{change(assetA+"|c1", true), change(assetC+"|c2", true), change(assetA+"|c0", false)},
+			[]string{assetA + "|200|445|UDP", assetA + "|300|80|TCP"}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			late, bad, err := x.Update(ctx, tc.kind, tc.changes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(late) != tc.wantLate || bad != tc.wantBad {
+				t.Fatalf("late %v bad %d, want %d and %d", late, bad, tc.wantLate, tc.wantBad)
+			}
+			if got := keys(x.OpenKeys(assetA, KindVulns)); !slices.Equal(got, tc.wantVulnsA) {
+				t.Fatalf("open vulns of A: %v, want %v", got, tc.wantVulnsA)
+			}
+		})
+	}
+	if got := keys(x.OpenKeys(assetC, KindCompliance)); !slices.Equal(got, []string{assetC + "|c2"}) {
+		t.Fatalf("compliance of C: %v", got)
+	}
+	if s := x.Stats(); s.Assets != 3 || s.OpenFindings != 5 {
+		t.Fatalf("stats %+v, want 3 assets and 5 open findings", s)
+	}
+
+	// Closing A forgets its findings and keeps a mark; a late finding of A is
+	// handed back, not added.
+	if err := x.Close(ctx, []string{assetA}, []Closure{{ReasonDeleted, 1234}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := x.Closed([]byte(assetA)); !ok || c != (Closure{ReasonDeleted, 1234}) {
+		t.Fatalf("Closed(A) = %v %v", c, ok)
+	}
+	if got := x.OpenKeys(assetA, KindVulns); len(got) != 0 {
+		t.Fatalf("a closed asset has open findings %v", keys(got))
+	}
+	late, _, err := x.Update(ctx, KindVulns, []Change{change(assetA+"|500|0|TCP", true), change(assetB+"|500|0|TCP", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(late) != 1 || string(late[0].Key) != assetA+"|500|0|TCP" || late[0].Closure != (Closure{ReasonDeleted, 1234}) {
+		t.Fatalf("late %+v", late)
+	}
+	if got := x.OpenKeys(assetA, KindVulns); len(got) != 0 {
+		t.Fatalf("a late finding reopened the asset: %v", keys(got))
+	}
+
+	// A rebuild from the log holds the same.
+	y := New(log)
+	if err := y.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{assetA, assetB, assetC} {
+		for _, k := range []Kind{KindVulns, KindCompliance} {
+			if got, want := keys(y.OpenKeys(a, k)), keys(x.OpenKeys(a, k)); !slices.Equal(got, want) {
+				t.Errorf("rebuilt %s %s: %v, want %v", a, k, got, want)
+			}
+		}
+	}
+	if _, ok := y.Closed([]byte(assetA)); !ok {
+		t.Error("the rebuilt index lost the closed mark")
+	}
+	if x.Stats() != y.Stats() {
+		t.Errorf("stats %+v, rebuilt %+v", x.Stats(), y.Stats())
+	}
+
+	// Restored: the mark goes, the asset starts afresh.
+	n, err := x.Restore(ctx, [][]byte{[]byte(assetA), []byte(assetB)})
+	if err != nil || n != 1 {
+		t.Fatalf("Restore = %d, %v; want 1 mark cleared", n, err)
+	}
+	if _, ok := x.Closed([]byte(assetA)); ok {
+		t.Fatal("still closed after restore")
+	}
+	if _, _, err := x.Update(ctx, KindVulns, []Change{change(assetA+"|600|0|TCP", true)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(x.OpenKeys(assetA, KindVulns)); !slices.Equal(got, []string{assetA + "|600|0|TCP"}) {
+		t.Fatalf("restored asset: %v, want only the finding seen since", got)
+	}
+}
+
+// Another process's writes are seen by the next Update: a closure written
+// elsewhere makes this process's findings of that asset late.
+func TestIndexCatchesUpWithOtherWriters(t *testing.T) {
+	ctx := context.Background()
+	log := &MemoryLog{}
+	vulns, assets := New(log), New(log)
+	if _, _, err := vulns.Update(ctx, KindVulns, []Change{change(assetA+"|1|0|TCP", true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := assets.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(assets.OpenKeys(assetA, KindVulns)); !slices.Equal(got, []string{assetA + "|1|0|TCP"}) {
+		t.Fatalf("the other process sees %v", got)
+	}
+	if err := assets.Close(ctx, []string{assetA}, []Closure{{ReasonTerminated, 9}}); err != nil {
+		t.Fatal(err)
+	}
+	late, _, err := vulns.Update(ctx, KindVulns, []Change{change(assetA+"|2|0|TCP", true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(late) != 1 || late[0].Reason != ReasonTerminated {
+		t.Fatalf("late %+v, want the finding handed back as late", late)
+	}
+}
+
+func TestIndexUndecodableStopsLoad(t *testing.T) {
+	ctx := context.Background()
+	log := &MemoryLog{}
+	good := Encode(Value{Kind: KindCompliance, Checks: []string{"c"}})
+	future := append([]byte{Version + 1}, good[1:]...)
+	_ = log.Write(ctx, recordOf(KindCompliance, assetA, good), recordOf(KindCompliance, assetB, future))
+	err := New(log).Load(ctx)
+	if !errors.Is(err, ErrUndecodable) || !strings.Contains(err.Error(), "topic memory partition 0 offset 1") {
+		t.Fatalf("Load = %v, want ErrUndecodable naming the topic and offset 1", err)
+	}
+	_ = log.Write(ctx, kafkaio.Record{Key: []byte("bogus|" + assetA), Value: good})
+	if err := New(log).Load(ctx); !errors.Is(err, ErrUndecodable) {
+		t.Fatalf("Load = %v, want ErrUndecodable for a key of no kind", err)
+	}
+}
+
+func TestIndexWriteFailureChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	log := &MemoryLog{}
+	x := New(log)
+	log.Fail = errors.New("broker down")
+	if _, _, err := x.Update(ctx, KindVulns, []Change{change(assetA+"|1|0|TCP", true)}); err == nil {
+		t.Fatal("Update succeeded without the write")
+	}
+	if got := x.OpenKeys(assetA, KindVulns); len(got) != 0 {
+		t.Fatalf("an unacknowledged write changed the index: %v", keys(got))
+	}
+}
