@@ -348,6 +348,8 @@ type Change struct {
 type Late struct {
 	Key   []byte
 	Asset string
+	// Open: the finding was published open (a fixed one needs no closure).
+	Open bool
 	Closure
 }
 
@@ -385,7 +387,7 @@ func (x *Index) Update(ctx context.Context, kind Kind, changes []Change) (late [
 		if p == nil {
 			e := x.lookup(string(asset), false)
 			if e != nil && e.reason != 0 {
-				late = append(late, Late{Key: c.Key, Asset: string(asset), Closure: Closure{Reason: e.reason, At: e.closedAt}})
+				late = append(late, Late{Key: c.Key, Asset: string(asset), Open: c.Open, Closure: Closure{Reason: e.reason, At: e.closedAt}})
 				continue
 			}
 			p = &pending{}
