@@ -231,15 +231,20 @@ func (d *decoder) bytes() []byte {
 	return s
 }
 
-// decodeVulns calls fn with each packed finding, in ascending order, and the
-// protocol table the protocol indexes point into.
-func decodeVulns(d *decoder, fn func(protos [][]byte, packed uint64)) {
+// decodeVulns calls start with the number of findings, then fn with each
+// packed finding, in ascending order, and the protocol table the protocol
+// indexes point into.
+func decodeVulns(d *decoder, start func(n int), fn func(protos [][]byte, packed uint64)) {
 	np := d.count(1)
 	protos := make([][]byte, 0, np)
 	for range np {
 		protos = append(protos, d.bytes())
 	}
 	n := d.count(1)
+	if d.err != nil {
+		return
+	}
+	start(n)
 	var prev uint64
 	for i := range n {
 		delta := d.uvarint()
@@ -283,10 +288,13 @@ func Decode(b []byte) (Value, error) {
 	v := Value{Kind: d.header()}
 	switch v.Kind {
 	case KindVulns:
-		decodeVulns(d, func(protos [][]byte, p uint64) {
+		decodeVulns(d, func(n int) { v.Vulns = make([]Vuln, 0, n) }, func(protos [][]byte, p uint64) {
 			plugin, port, proto := unpack(p)
 			v.Vulns = append(v.Vulns, Vuln{Plugin: plugin, Port: port, Protocol: string(protos[proto])})
 		})
+		if len(v.Vulns) == 0 {
+			v.Vulns = nil
+		}
 	case KindCompliance:
 		n := d.count(1)
 		for range n {

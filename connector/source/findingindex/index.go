@@ -134,7 +134,14 @@ func (x *Index) Apply(r kafkaio.Record) error {
 	switch kind {
 	case KindVulns:
 		var set []uint64
-		decodeVulns(d, func(protos [][]byte, p uint64) {
+		decodeVulns(d, func(n int) {
+			if e.reason == 0 {
+				set = make([]uint64, 0, n) // exact: a rebuild keeps no slack
+			}
+		}, func(protos [][]byte, p uint64) {
+			if set == nil {
+				return // a closed asset gains no findings
+			}
 			plugin, port, proto := unpack(p)
 			set = append(set, pack(plugin, port, x.protoCode(protos[proto])))
 		})
@@ -145,7 +152,7 @@ func (x *Index) Apply(r kafkaio.Record) error {
 		if e.reason == 0 {
 			slices.Sort(set) // codes of this process may order protocols differently
 			x.open += len(set) - len(e.vulns)
-			e.vulns = slices.Clip(set)
+			e.vulns = set
 		}
 	case KindCompliance:
 		n := d.count(1)
