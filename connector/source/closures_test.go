@@ -3,6 +3,7 @@ package source_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os/exec"
 	"slices"
 	"strings"
@@ -12,7 +13,11 @@ import (
 
 	"github.com/tvmkafka/tvmkafka/cmd/tvmkafka/clitest"
 	"github.com/tvmkafka/tvmkafka/connector/source"
+	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
+	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
+	"github.com/tvmkafka/tvmkafka/pipeline/state"
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
@@ -290,4 +295,35 @@ func TestClosuresSurviveKill(t *testing.T) {
 	}
 	h.checkClosures(c)
 	t.Logf("killed with %d closures published", closedAtKill)
+}
+
+// TestUndecodableIndexStopsTheSource: an index record this build cannot read (a
+// version from the future) stops the source at start, with an error naming the
+// topic and the offset, instead of running without the closures it holds.
+func TestUndecodableIndexStopsTheSource(t *testing.T) {
+	h := newHarness(t, tenablesim.Config{Assets: 20, Seed: 33})
+	good := findingindex.Encode(findingindex.Value{Kind: findingindex.KindCompliance, Checks: []string{"c"}})
+	future := append([]byte{findingindex.Version + 1}, good[1:]...)
+	kafkatest.Produce(t, h.brokers,
+		kafkaio.Record{Topic: h.index, Key: findingindex.Key(findingindex.KindCompliance, "a"), Value: good},
+		kafkaio.Record{Topic: h.index, Key: findingindex.Key(findingindex.KindCompliance, "b"), Value: future})
+	conn := kafkaio.Connection{Brokers: h.brokers}
+	pcfg := kafkaio.DefaultProducerConfig()
+	pcfg.Connection, pcfg.Logger = conn, h.logger()
+	pub, err := kafkaio.NewProducer(pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err = source.New(ctx, source.Options{
+		Config: h.cfg, Topics: h.topics.source(), API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, pub),
+		Wires: h.wireFormats(), Version: "it", Logger: h.logger(), FindingIndex: findingindex.NewKafkaLog(conn, h.index, pub),
+	})
+	want := "finding index topic " + h.index + " partition 0 offset 1"
+	if !errors.Is(err, findingindex.ErrUndecodable) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("New = %v, want ErrUndecodable naming %q", err, want)
+	}
+	t.Log(err)
 }
