@@ -154,16 +154,20 @@ func (t *findingsTap) acked(ctx context.Context) error {
 		t.log.Warn("finding keys the index cannot hold; those findings will not be closed with their asset",
 			"stream", t.kind.String(), "findings", bad)
 	}
-	// Findings of assets another process closed after this chunk was read.
+	// Findings of assets closed after this chunk was read, and orphans: open
+	// findings of closed assets found on the index topic.
 	var msgs []kafkaio.Record
 	for _, l := range late {
 		if !l.Open {
 			continue
 		}
-		msgs = append(msgs, t.closure(t.kind, l.Key, l.Asset, l.Closure))
-		t.count(ctx, t.kind, l.Reason, 1)
+		msgs = append(msgs, t.closure(l.Kind, l.Key, l.Asset, l.Closure))
+		t.count(ctx, l.Kind, l.Reason, 1)
 	}
-	return t.publish(ctx, msgs)
+	if err := t.publish(ctx, msgs); err != nil {
+		return err
+	}
+	return t.idx.Settle(ctx, late)
 }
 
 // closingTap closes the open findings of each asset of a deleted or terminated
@@ -191,47 +195,38 @@ func (t *closingTap) acked(ctx context.Context) error {
 	if len(t.assets) == 0 {
 		return nil
 	}
-	// The findings may have been indexed by another process: read what it wrote.
-	if err := t.idx.Load(ctx); err != nil {
+	closures := make([]findingindex.Closure, len(t.assets))
+	for i := range t.assets {
+		closures[i] = findingindex.Closure{Reason: t.reason, At: t.at[i]}
+	}
+	// The index reads what other processes wrote, then hands over the open
+	// findings; it marks the assets closed only once publish returned, so a
+	// crash before that leaves the findings open and the chunk runs again.
+	late, err := t.idx.CloseAssets(ctx, t.assets, closures, func(ctx context.Context, late []findingindex.Late) error {
+		msgs := make([]kafkaio.Record, 0, len(late))
+		for _, l := range late {
+			msgs = append(msgs, t.closure(l.Kind, l.Key, l.Asset, l.Closure))
+		}
+		return t.publish(ctx, msgs)
+	})
+	if err != nil {
 		return err
 	}
-	var msgs []kafkaio.Record
-	var assets []string
-	var closures []findingindex.Closure
+	perAsset := map[string]int{}
 	counts := map[findingindex.Kind]int{}
-	for i, a := range t.assets {
-		if _, done := t.idx.Closed([]byte(a)); done {
-			continue // closed by an earlier run (the overlap brings assets again)
-		}
-		cl := findingindex.Closure{Reason: t.reason, At: t.at[i]}
-		n := 0
-		for _, kind := range []findingindex.Kind{findingindex.KindVulns, findingindex.KindCompliance} {
-			for _, k := range t.idx.OpenKeys(a, kind) {
-				msgs = append(msgs, t.closure(kind, k, a, cl))
-				counts[kind]++
-				n++
-			}
-		}
-		if n == 0 {
-			t.log.Debug("asset gone before tvmkafka published any open finding of it; nothing to close",
+	for _, l := range late {
+		perAsset[l.Asset]++
+		counts[l.Kind]++
+		t.count(ctx, l.Kind, l.Reason, 1)
+	}
+	for _, a := range t.assets {
+		if perAsset[a] == 0 {
+			t.log.Debug("asset gone with no open finding tvmkafka published; nothing to close",
 				"asset_uuid", a, "reason", t.reason.String())
 		}
-		assets = append(assets, a)
-		closures = append(closures, cl)
 	}
-	if err := t.publish(ctx, msgs); err != nil {
-		return err
-	}
-	// Only now that the closures are acknowledged: a crash before this line
-	// leaves the findings open in the index, and the chunk runs again.
-	if err := t.idx.Close(ctx, assets, closures); err != nil {
-		return err
-	}
-	for kind, n := range counts {
-		t.count(ctx, kind, t.reason, n)
-	}
-	if len(msgs) > 0 {
-		t.log.Info("closed the findings of gone assets", "reason", t.reason.String(), "assets", len(assets),
+	if len(late) > 0 {
+		t.log.Info("closed the findings of gone assets", "reason", t.reason.String(), "assets", len(perAsset),
 			"vulns", counts[findingindex.KindVulns], "compliance", counts[findingindex.KindCompliance])
 	}
 	return nil

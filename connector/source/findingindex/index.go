@@ -26,6 +26,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -71,6 +72,10 @@ type Index struct {
 	checks []string
 	checkC map[string]uint32
 	open   int
+	// orphans are open findings of closed assets read from the topic, by
+	// index key, until a caller takes them to close them; a later value of
+	// the same key replaces them.
+	orphans map[string][]Late
 
 	// writeMu serialises catching up and writing: a write's read-modify-write
 	// of a set must not interleave with another, nor with a replay that
@@ -82,7 +87,7 @@ type Index struct {
 // New returns an empty index on log; Load fills it.
 func New(log Log) *Index {
 	return &Index{log: log, byUUID: map[[16]byte]*entry{}, byName: map[string]*entry{},
-		protoC: map[string]uint16{}, checkC: map[string]uint32{}, pos: map[int]int64{}}
+		protoC: map[string]uint16{}, checkC: map[string]uint32{}, pos: map[int]int64{}, orphans: map[string][]Late{}}
 }
 
 // Load reads the index topic from where the index last read it (at first:
@@ -120,9 +125,12 @@ func (x *Index) Apply(r kafkaio.Record) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if r.Value == nil {
+		// A tombstone leaves orphans alone: the asset stream's own tombstones
+		// follow its mark, and may follow a set it has not closed.
 		x.clear(asset, kind)
 		return nil
 	}
+	delete(x.orphans, string(r.Key)) // a set is the whole set: it replaces the last
 	d := &decoder{b: r.Value}
 	if k := d.header(); d.err == nil && k != kind {
 		d.fail("a %s value under a %s key", k, kind)
@@ -139,10 +147,11 @@ func (x *Index) Apply(r kafkaio.Record) error {
 				set = make([]uint64, 0, n) // exact: a rebuild keeps no slack
 			}
 		}, func(protos [][]byte, p uint64) {
-			if set == nil {
-				return // a closed asset gains no findings
-			}
 			plugin, port, proto := unpack(p)
+			if set == nil { // a closed asset gains no findings: they are orphans
+				x.orphan(KindVulns, asset, e, vulnKey(asset, plugin, port, protos[proto]))
+				return
+			}
 			set = append(set, pack(plugin, port, x.protoCode(protos[proto])))
 		})
 		d.end()
@@ -158,7 +167,15 @@ func (x *Index) Apply(r kafkaio.Record) error {
 		n := d.count(1)
 		set := make([]uint32, 0, n)
 		for range n {
-			set = append(set, x.checkCode(d.bytes()))
+			c := d.bytes()
+			if d.err != nil {
+				break
+			}
+			if e.reason != 0 {
+				x.orphan(KindCompliance, asset, e, append(append([]byte(asset), '|'), c...))
+				continue
+			}
+			set = append(set, x.checkCode(c))
 		}
 		d.end()
 		if d.err != nil {
@@ -183,6 +200,26 @@ func (x *Index) Apply(r kafkaio.Record) error {
 	}
 	x.drop(asset, e)
 	return nil
+}
+
+// orphan records an open finding of a closed asset read from the topic: a
+// set another process wrote after this one's closure was decided (or one this
+// process wrote before it learnt of another's closure). Whoever reads it
+// closes it; a closure twice is harmless, none is not.
+func (x *Index) orphan(kind Kind, asset string, e *entry, key []byte) {
+	k := string(Key(kind, asset))
+	x.orphans[k] = append(x.orphans[k], Late{Kind: kind, Key: key, Asset: asset, Open: true, Orphan: true,
+		Closure: Closure{Reason: e.reason, At: e.closedAt}})
+}
+
+// vulnKey formats the Kafka key of a vulnerability finding.
+func vulnKey[S ~string | ~[]byte](asset string, plugin uint32, port uint16, proto S) []byte {
+	k := append([]byte(asset), '|')
+	k = strconv.AppendUint(k, uint64(plugin), 10)
+	k = append(k, '|')
+	k = strconv.AppendUint(k, uint64(port), 10)
+	k = append(k, '|')
+	return append(k, proto...)
 }
 
 // clear forgets one kind of an asset's record (a tombstone).
@@ -327,12 +364,7 @@ func (x *Index) OpenKeys(asset string, kind Kind) [][]byte {
 	case KindVulns:
 		for _, p := range e.vulns {
 			plugin, port, proto := unpack(p)
-			k := append([]byte(asset), '|')
-			k = strconv.AppendUint(k, uint64(plugin), 10)
-			k = append(k, '|')
-			k = strconv.AppendUint(k, uint64(port), 10)
-			k = append(k, '|')
-			out = append(out, append(k, x.protos[proto]...))
+			out = append(out, vulnKey(asset, plugin, port, x.protos[proto]))
 		}
 	case KindCompliance:
 		for _, c := range e.checks {
@@ -353,10 +385,14 @@ type Change struct {
 // Late is a finding of an asset already closed, published after its closure:
 // it needs a closure of its own.
 type Late struct {
+	Kind  Kind
 	Key   []byte
 	Asset string
 	// Open: the finding was published open (a fixed one needs no closure).
 	Open bool
+	// Orphan: read from the index topic, in a set of an asset already closed;
+	// Settle records that it was closed once the closure is acknowledged.
+	Orphan bool
 	Closure
 }
 
@@ -394,7 +430,7 @@ func (x *Index) Update(ctx context.Context, kind Kind, changes []Change) (late [
 		if p == nil {
 			e := x.lookup(string(asset), false)
 			if e != nil && e.reason != 0 {
-				late = append(late, Late{Key: c.Key, Asset: string(asset), Open: c.Open, Closure: Closure{Reason: e.reason, At: e.closedAt}})
+				late = append(late, Late{Kind: kind, Key: c.Key, Asset: string(asset), Open: c.Open, Closure: Closure{Reason: e.reason, At: e.closedAt}})
 				continue
 			}
 			p = &pending{}
@@ -439,7 +475,6 @@ func (x *Index) Update(ctx context.Context, kind Kind, changes []Change) (late [
 		return nil, 0, fmt.Errorf("write the finding index: %w", err)
 	}
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	for _, asset := range order {
 		p := sets[asset]
 		e := x.lookup(asset, true)
@@ -453,7 +488,66 @@ func (x *Index) Update(ctx context.Context, kind Kind, changes []Change) (late [
 		}
 		x.drop(asset, e)
 	}
-	return late, bad, nil
+	x.mu.Unlock()
+	// Read again what came since: an asset closed by another process between
+	// the catch-up above and this write makes the sets just written orphans.
+	if err := x.catchUp(ctx); err != nil {
+		return nil, 0, err
+	}
+	return append(late, x.takeOrphans()...), bad, nil
+}
+
+func (x *Index) takeOrphans() []Late {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []Late
+	for _, k := range slices.Sorted(maps.Keys(x.orphans)) {
+		out = append(out, x.orphans[k]...)
+	}
+	clear(x.orphans)
+	return out
+}
+
+// Orphans catches up with the topic and returns the open findings of closed
+// assets it read there: their closures are the caller's to publish, then
+// Settle's to record.
+func (x *Index) Orphans(ctx context.Context) ([]Late, error) {
+	x.writeMu.Lock()
+	defer x.writeMu.Unlock()
+	if err := x.catchUp(ctx); err != nil {
+		return nil, err
+	}
+	return x.takeOrphans(), nil
+}
+
+// Settle replaces, on the topic, the sets the orphans among late came from
+// with empty ones, once their closures were acknowledged, so that no later
+// reader closes them again and compaction forgets their findings. (An empty
+// set, not a tombstone: a tombstone also follows each closed mark, and must
+// not settle a set nobody closed.)
+func (x *Index) Settle(ctx context.Context, late []Late) error {
+	x.writeMu.Lock()
+	defer x.writeMu.Unlock()
+	return x.settleLocked(ctx, late)
+}
+
+func (x *Index) settleLocked(ctx context.Context, late []Late) error {
+	seen := map[string]bool{}
+	var recs []kafkaio.Record
+	for _, l := range late {
+		k := string(Key(l.Kind, l.Asset))
+		if l.Orphan && !seen[k] {
+			seen[k] = true
+			recs = append(recs, kafkaio.Record{Key: []byte(k), Value: Encode(Value{Kind: l.Kind})})
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := x.log.Write(ctx, recs...); err != nil {
+		return fmt.Errorf("write the finding index: %w", err)
+	}
+	return nil
 }
 
 // parseVuln packs "plugin|port|PROTOCOL"; the caller holds mu.
@@ -499,15 +593,69 @@ func setOp[T uint64 | uint32](set []T, v T, add bool) []T {
 	return set
 }
 
-// Close marks assets closed, once their findings' closures were acknowledged:
-// it writes, per asset, tombstones for its open sets (compaction then forgets
-// them) and the closed mark, waits for Kafka, then applies them.
+// CloseAssets closes the findings of assets that were deleted or terminated.
+// Under the write lock (so no update of this process slips in between), it
+// catches up with the topic, hands publish the open findings of each asset
+// not closed yet, and only once publish returned (the closures acknowledged)
+// writes, per asset, tombstones for its sets and the closed mark. Then it
+// reads the topic again: a set another process wrote meanwhile holds orphans,
+// handed to publish as well. It returns every finding handed to publish.
+func (x *Index) CloseAssets(ctx context.Context, assets []string, closures []Closure, publish func(context.Context, []Late) error) ([]Late, error) {
+	x.writeMu.Lock()
+	defer x.writeMu.Unlock()
+	if err := x.catchUp(ctx); err != nil {
+		return nil, err
+	}
+	var late []Late
+	var closing []string
+	var cls []Closure
+	for i, a := range assets {
+		if _, done := x.Closed([]byte(a)); done {
+			continue // closed earlier (the overlap brings assets again)
+		}
+		for _, kind := range []Kind{KindVulns, KindCompliance} {
+			for _, k := range x.OpenKeys(a, kind) {
+				late = append(late, Late{Kind: kind, Key: k, Asset: a, Open: true, Closure: closures[i]})
+			}
+		}
+		closing = append(closing, a)
+		cls = append(cls, closures[i])
+	}
+	late = append(late, x.takeOrphans()...)
+	if err := publish(ctx, late); err != nil {
+		return nil, err
+	}
+	if err := x.closeLocked(ctx, closing, cls); err != nil {
+		return nil, err
+	}
+	if err := x.catchUp(ctx); err != nil {
+		return nil, err
+	}
+	orphans := x.takeOrphans()
+	if len(orphans) > 0 {
+		if err := publish(ctx, orphans); err != nil {
+			return nil, err
+		}
+		late = append(late, orphans...)
+	}
+	if err := x.settleLocked(ctx, late); err != nil {
+		return nil, err
+	}
+	return late, nil
+}
+
+// Close marks assets closed without publishing anything (their findings are
+// forgotten).
 func (x *Index) Close(ctx context.Context, assets []string, closures []Closure) error {
+	x.writeMu.Lock()
+	defer x.writeMu.Unlock()
+	return x.closeLocked(ctx, assets, closures)
+}
+
+func (x *Index) closeLocked(ctx context.Context, assets []string, closures []Closure) error {
 	if len(assets) == 0 {
 		return nil
 	}
-	x.writeMu.Lock()
-	defer x.writeMu.Unlock()
 	recs := make([]kafkaio.Record, 0, 3*len(assets))
 	for i, a := range assets {
 		recs = append(recs,

@@ -186,3 +186,103 @@ func TestIndexWriteFailureChangesNothing(t *testing.T) {
 		t.Fatalf("an unacknowledged write changed the index: %v", keys(got))
 	}
 }
+
+// hookLog runs before once, before its first Write.
+type hookLog struct {
+	*MemoryLog
+	before func()
+}
+
+func (h *hookLog) Write(ctx context.Context, recs ...kafkaio.Record) error {
+	if f := h.before; f != nil {
+		h.before = nil
+		f()
+	}
+	return h.MemoryLog.Write(ctx, recs...)
+}
+
+// TestIndexRacesBetweenProcesses: a vulns process and an asset process share
+// the topic. Whatever the order of their writes, every open finding of a
+// closed asset is handed to one of them to close.
+func TestIndexRacesBetweenProcesses(t *testing.T) {
+	ctx := context.Background()
+	closure := []Closure{{ReasonDeleted, 77}}
+	const k1, k2 = assetA + "|1|0|TCP", assetA + "|2|0|TCP"
+	closedBy := func(late []Late) []string {
+		var out []string
+		for _, l := range late {
+			if l.Open {
+				out = append(out, string(l.Key))
+			}
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	publishTo := func(dst *[]Late) func(context.Context, []Late) error {
+		return func(_ context.Context, l []Late) error { *dst = append(*dst, l...); return nil }
+	}
+
+	t.Run("the vulns write lands after the closure", func(t *testing.T) {
+		mem := &MemoryLog{}
+		hook := &hookLog{MemoryLog: mem}
+		vulns, assets := New(hook), New(mem)
+		if _, _, err := vulns.Update(ctx, KindVulns, []Change{change(k1, true)}); err != nil {
+			t.Fatal(err)
+		}
+		var byAssets []Late
+		// The asset process closes A between the vulns process's catch-up and its write.
+		hook.before = func() {
+			if _, err := assets.CloseAssets(ctx, []string{assetA}, closure, publishTo(&byAssets)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		late, _, err := vulns.Update(ctx, KindVulns, []Change{change(k2, true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := closedBy(byAssets); !slices.Equal(got, []string{k1}) {
+			t.Fatalf("the asset process closed %v, want %v", got, []string{k1})
+		}
+		if got := closedBy(late); !slices.Contains(got, k2) {
+			t.Fatalf("the vulns process closes %v; %s is left open", got, k2)
+		}
+		if err := vulns.Settle(ctx, late); err != nil {
+			t.Fatal(err)
+		}
+		// Settled: a new process finds nothing more to close.
+		fresh := New(mem)
+		orphans, err := fresh.Orphans(ctx)
+		if err != nil || len(orphans) != 0 {
+			t.Fatalf("after settling, a rebuild finds orphans %v (%v)", orphans, err)
+		}
+	})
+
+	t.Run("the vulns write lands between the closer's catch-up and its mark", func(t *testing.T) {
+		mem := &MemoryLog{}
+		vulns, assets := New(mem), New(mem)
+		if _, _, err := vulns.Update(ctx, KindVulns, []Change{change(k1, true)}); err != nil {
+			t.Fatal(err)
+		}
+		var byAssets, byVulns []Late
+		first := true
+		_, err := assets.CloseAssets(ctx, []string{assetA}, closure, func(ctx context.Context, l []Late) error {
+			if first { // while the closures are in flight, the vulns process writes
+				first = false
+				late, _, err := vulns.Update(ctx, KindVulns, []Change{change(k2, true)})
+				if err != nil {
+					return err
+				}
+				byVulns = append(byVulns, late...)
+			}
+			byAssets = append(byAssets, l...)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := closedBy(append(byAssets, byVulns...))
+		if !slices.Equal(all, []string{k1, k2}) {
+			t.Fatalf("closed %v, want %v", all, []string{k1, k2})
+		}
+	})
+}
