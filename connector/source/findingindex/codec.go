@@ -238,7 +238,13 @@ func decodeVulns(d *decoder, start func(n int), fn func(protos [][]byte, packed 
 	np := d.count(1)
 	protos := make([][]byte, 0, np)
 	for range np {
-		protos = append(protos, d.bytes())
+		p := d.bytes()
+		// As Encode writes them: distinct, ascending, not empty (one
+		// encoding per set, so a decoded set encodes back to the same bytes).
+		if d.err == nil && (len(p) == 0 || len(protos) > 0 && string(p) <= string(protos[len(protos)-1])) {
+			d.fail("protocols not ascending")
+		}
+		protos = append(protos, p)
 	}
 	n := d.count(1)
 	if d.err != nil {

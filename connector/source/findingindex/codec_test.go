@@ -65,6 +65,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"protocol index out of range", []byte{Version, byte(KindVulns), 1, 3, 'T', 'C', 'P', 1, 1}},
 		{"not ascending", []byte{Version, byte(KindVulns), 1, 3, 'T', 'C', 'P', 2, 0x80, 0x80, 0x80, 0x80, 0x10, 0}},
 		{"unknown reason", []byte{Version, byte(KindClosed), 7, 0}},
+		{"protocols not ascending", []byte{Version, byte(KindVulns), 2, 3, 'U', 'D', 'P', 3, 'T', 'C', 'P', 0}},
+		{"empty protocol", []byte{Version, byte(KindVulns), 1, 0, 0}},
 		{"checks not ascending", []byte{Version, byte(KindCompliance), 2, 1, 'b', 1, 'a'}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
