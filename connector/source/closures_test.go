@@ -27,6 +27,18 @@ type goneAsset struct {
 	closedAt string // the tvm.closed_at expected
 }
 
+// withoutClosures drops closure tombstones from rs.
+func withoutClosures(rs []record) []record {
+	var out []record
+	for _, r := range rs {
+		if r.value == nil && r.headers[source.HeaderClosedReason] != "" {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // assetIDs lists the assets an asset export with this body holds.
 func (h *harness) assetIDs(body string) map[string]bool {
 	out := map[string]bool{}
