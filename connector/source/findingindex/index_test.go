@@ -286,3 +286,43 @@ func TestIndexRacesBetweenProcesses(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseAssetsMarksOnlyAfterPublish: when the closures are not
+// acknowledged (publish fails: Kafka down, or the process dies there), the
+// asset is not marked closed and keeps its open findings, so running the
+// chunk again hands them over again; once acknowledged, it is closed for good.
+func TestCloseAssetsMarksOnlyAfterPublish(t *testing.T) {
+	ctx := context.Background()
+	log := &MemoryLog{}
+	x := New(log)
+	if _, _, err := x.Update(ctx, KindVulns, []Change{change(assetA+"|1|0|TCP", true), change(assetA+"|2|0|TCP", true)}); err != nil {
+		t.Fatal(err)
+	}
+	closure := []Closure{{ReasonDeleted, 5}}
+	_, err := x.CloseAssets(ctx, []string{assetA}, closure, func(context.Context, []Late) error { return errors.New("not acknowledged") })
+	if err == nil {
+		t.Fatal("CloseAssets succeeded although publish failed")
+	}
+	for _, idx := range []*Index{x, New(log)} { // this process, and one rebuilt from the topic
+		if err := idx.Load(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, closed := idx.Closed([]byte(assetA)); closed {
+			t.Fatal("the asset was marked closed before its closures were acknowledged")
+		}
+		if got := len(idx.OpenKeys(assetA, KindVulns)); got != 2 {
+			t.Fatalf("%d open findings left, want 2", got)
+		}
+	}
+	var handed []Late
+	if _, err := x.CloseAssets(ctx, []string{assetA}, closure, func(_ context.Context, l []Late) error { handed = append(handed, l...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(handed) != 2 {
+		t.Fatalf("the retry handed over %d closures, want 2", len(handed))
+	}
+	handed = nil
+	if _, err := x.CloseAssets(ctx, []string{assetA}, closure, func(_ context.Context, l []Late) error { handed = append(handed, l...); return nil }); err != nil || len(handed) != 0 {
+		t.Fatalf("closing a closed asset again handed over %d closures (%v)", len(handed), err)
+	}
+}
