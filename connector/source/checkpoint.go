@@ -141,6 +141,10 @@ type fence struct {
 
 type fenceKey struct{}
 
+// fencedWriteWait bounds how long a write under a fence is awaited after its
+// generation ended; the group's rebalance waits for it.
+const fencedWriteWait = 10 * time.Second
+
 func withFence(ctx context.Context, f *fence) context.Context {
 	return context.WithValue(ctx, fenceKey{}, f)
 }
@@ -179,7 +183,16 @@ func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 	if err != nil {
 		return fmt.Errorf("encode checkpoint %s: %w", cp.Stream, err)
 	}
-	if err := c.store.Put(ctx, cp.Stream, b); err != nil {
+	wctx := ctx
+	if fenceFrom(ctx) != nil {
+		// Once sent, the write is awaited even if the generation ends now: a
+		// write of this owner must not land after the next owner re-read the
+		// checkpoints (the group waits for this replica to stop first).
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), fencedWriteWait)
+		defer cancel()
+	}
+	if err := c.store.Put(wctx, cp.Stream, b); err != nil {
 		// The store is the state topic: a failed write is a Kafka failure.
 		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, kafkaFailure(ctx, err))
 	}
