@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
@@ -32,6 +33,8 @@ type app struct {
 	registry registry.Client   // nil without TVMKAFKA_SCHEMA_REGISTRY_URL
 	http     *telemetry.Server // nil without TVMKAFKA_HTTP_ADDR
 	stats    *sourceStats      // counts source runs when set before newSource
+	// member is the place in the replicas' coordination group, once joined.
+	member atomic.Pointer[kafkaio.Membership]
 	// stopTracing flushes the spans (OTLP, when OTEL_EXPORTER_OTLP_* ask for it).
 	stopTracing func(context.Context) error
 }
@@ -160,6 +163,8 @@ func sourceTopicSpecs(cfg config) []kafkaio.TopicSpec {
 		spec(t.SourceDLQ, 1, "delete"),
 		// One partition: checkpoints are few, and one partition keeps reading them trivial.
 		spec(t.State, 1, "compact"),
+		// One partition per stream: the replicas' group divides them. It holds no record.
+		spec(t.Coordination, source.CoordinationPartitions, "delete"),
 		// One partition: one order of every write, so a rebuild ends where the
 		// writers' memory was.
 		spec(t.FindingIndex, 1, "compact"),

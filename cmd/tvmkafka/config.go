@@ -54,6 +54,7 @@ type topicConfig struct {
 	SourceDLQ         string `envconfig:"SOURCE_DLQ" default:"tenable.vm.source.dlq" desc:"exported records that could not be encoded"`
 	Inbound           string `envconfig:"INBOUND" default:"tenable.vm.assets.inbound" desc:"assets upstream tools produce for import"`
 	InboundDLQ        string `envconfig:"INBOUND_DLQ" default:"tenable.vm.assets.inbound.dlq" desc:"inbound assets that could not be imported, with the reason"`
+	Coordination      string `envconfig:"COORDINATION" default:"tenable.vm.connector.coordination" desc:"replicas divide the streams through this topic's consumer group (one partition per stream, no records)"`
 	Create            bool   `envconfig:"CREATE" default:"true" desc:"create missing topics at start"`
 	Partitions        int    `envconfig:"PARTITIONS" default:"6" desc:"partitions of created data topics"`
 	ReplicationFactor int    `envconfig:"REPLICATION_FACTOR" default:"-1" desc:"replication of created topics; -1: the broker default"`
@@ -61,6 +62,12 @@ type topicConfig struct {
 
 type runConfig struct {
 	Sink bool `envconfig:"SINK" default:"false" desc:"also run the asset import sink"`
+	// The coordination group of the replicas (see RunGroup in connector/source).
+	Coordinate        bool          `envconfig:"COORDINATE" default:"true" desc:"replicas share the streams through the coordination group; false: run every stream here"`
+	GroupID           string        `envconfig:"GROUP_ID" desc:"coordination group of the replicas; default: the coordination topic's name"`
+	Replica           string        `envconfig:"REPLICA" desc:"this replica's name in logs, metrics and the group; default: the host name (pod name)"`
+	SessionTimeout    time.Duration `envconfig:"SESSION_TIMEOUT" default:"30s" desc:"how soon the streams of a replica that died move to another (6s to 30m)"`
+	HeartbeatInterval time.Duration `envconfig:"HEARTBEAT_INTERVAL" default:"3s" desc:"how often a replica tells the group it is alive (at most a third of the session timeout)"`
 }
 
 type logConfig struct {
@@ -311,6 +318,17 @@ func withoutKey(err error, key string) error {
 // validateRun checks the settings only tvmkafka run reads.
 func (c config) validateRun() error {
 	var errs []error
+	if c.Run.Coordinate {
+		if d := c.Run.SessionTimeout; d < 6*time.Second || d > 30*time.Minute {
+			errs = append(errs, fmt.Errorf("TVMKAFKA_RUN_SESSION_TIMEOUT must be between 6s and 30m (the broker's default bounds), got %v", d))
+		}
+		if d := c.Run.HeartbeatInterval; d <= 0 || d > c.Run.SessionTimeout/3 {
+			errs = append(errs, fmt.Errorf("TVMKAFKA_RUN_HEARTBEAT_INTERVAL must be positive and at most a third of TVMKAFKA_RUN_SESSION_TIMEOUT (%v), got %v", c.Run.SessionTimeout, d))
+		}
+		if strings.TrimSpace(c.Topic.Coordination) == "" {
+			errs = append(errs, errors.New("TVMKAFKA_TOPIC_COORDINATION is empty: replicas need a coordination topic (or set TVMKAFKA_RUN_COORDINATE=false)"))
+		}
+	}
 	for _, s := range source.Table {
 		if d := c.Streams.Interval[s.Name]; d <= 0 {
 			errs = append(errs, fmt.Errorf("TVMKAFKA_RUN_%s_INTERVAL must be positive, got %v", strings.ToUpper(s.Name), d))

@@ -78,15 +78,20 @@ func TestStreamVariables(t *testing.T) {
 }
 
 // TestSourceTopicSpecs: the topics created for the sources, with their
-// cleanup policies, are those the connector has always created.
+// cleanup policies, are those the connector has always created, and the
+// replicas' coordination topic with one partition per stream.
 func TestSourceTopicSpecs(t *testing.T) {
 	got := map[string]string{}
 	for _, s := range sourceTopicSpecs(defaultConfig()) {
 		got[s.Name] = s.Configs["cleanup.policy"]
+		if s.Name == "tenable.vm.connector.coordination" && s.Partitions != len(source.Table) {
+			t.Errorf("the coordination topic has %d partitions, want one per stream (%d)", s.Partitions, len(source.Table))
+		}
 	}
 	want := map[string]string{
 		"tenable.vm.assets": "compact", "tenable.vm.vulns": "delete", "tenable.vm.compliance": "delete", "tenable.vm.plugins": "compact",
-		"tenable.vm.source.dlq": "delete", "tenable.vm.connector.state": "compact", "tenable.vm.connector.finding-index": "compact",
+		"tenable.vm.source.dlq": "delete", "tenable.vm.connector.state": "compact", "tenable.vm.connector.coordination": "delete",
+		"tenable.vm.connector.finding-index": "compact",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("topics %v, want %v", got, want)

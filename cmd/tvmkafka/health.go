@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -68,9 +69,19 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // holdsGroupMembership is the readiness input of replica coordination: a
-// replica is ready only while it holds its place in the coordination group.
-// Replicas do not coordinate yet, so every replica holds it.
-func holdsGroupMembership() error { return nil }
+// replica is ready only while it holds its place in the coordination group
+// (a live generation), whether or not that generation gave it any stream.
+// Without the group (source --once, or TVMKAFKA_RUN_COORDINATE=false), m is
+// nil and the input holds.
+func holdsGroupMembership(m *kafkaio.Membership) error {
+	if m == nil {
+		return nil
+	}
+	if m.Live() == nil {
+		return errors.New("not a member of the coordination group now: joining, rebalancing, or Kafka unreachable")
+	}
+	return nil
+}
 
 // watchHealth adds the readiness inputs of the roles to the HTTP endpoint:
 // Kafka answering metadata requests, Tenable's last answer, group membership,
@@ -95,7 +106,7 @@ func (a *app) watchHealth(answers *tenableAnswers, r roles) {
 		return nil
 	})
 	a.http.Health().AddCheck("tenable", answers.check)
-	a.http.Health().AddCheck("group membership", holdsGroupMembership)
+	a.http.Health().AddCheck("group membership", func() error { return holdsGroupMembership(a.member.Load()) })
 }
 
 // The gauges of this file are created at init, like every other instrument,
@@ -103,12 +114,10 @@ func (a *app) watchHealth(answers *tenableAnswers, r roles) {
 // process-wide state the commands fill.
 var (
 	sinkLagNow sinkLag
-	owned      ownedStreams
 )
 
 func init() {
 	telemetry.Gauge("tvmkafka.sink.lag", "records of the inbound topic the sink's group has not committed yet, by partition", "{record}", sinkLagNow.observe)
-	telemetry.Gauge("tvmkafka.source.stream_owned", "1 for each stream this replica runs; summed over replicas, 0 means nobody exports the stream", "", owned.observe)
 }
 
 // sinkLag is the last consumer lag the probe read.
@@ -183,29 +192,4 @@ func (i beatingImporter) ImportJob(ctx context.Context, uuid string) (tenable.Im
 		}
 	}
 	return job, err
-}
-
-// ownedStreams are the streams this process runs, reported as 1 each: the
-// alert "a stream with no owner" fires when the replicas' sum for a stream is
-// 0. Without replica coordination a process owns every stream it runs; with
-// it, a replica will report 0 for the streams another one holds.
-type ownedStreams struct {
-	mu    sync.Mutex
-	names []string
-}
-
-// streamsOwned records the streams this process runs.
-func streamsOwned(names []string) {
-	owned.mu.Lock()
-	owned.names = append(owned.names, names...)
-	owned.mu.Unlock()
-}
-
-func (s *ownedStreams) observe(_ context.Context, o metric.Float64Observer) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, n := range s.names {
-		o.Observe(1, metric.WithAttributes(attribute.String("stream", n)))
-	}
-	return nil
 }

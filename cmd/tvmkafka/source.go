@@ -118,8 +118,7 @@ func runConnector(ctx context.Context, out io.Writer, once bool, names []string,
 		warnEchoLoop(log, cfg, names)
 		wg.Go(func() { sinkErr = a.runSink(ctx, false) })
 	}
-	streamsOwned(names)
-	srcErr := src.Run(ctx, names, cfg.interval)
+	srcErr := a.runStreams(ctx, src, names)
 	wg.Wait()
 	if errors.Is(srcErr, context.Canceled) {
 		srcErr = nil

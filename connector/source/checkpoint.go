@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -28,6 +29,10 @@ type Checkpoint struct {
 	Runs      int       `json:"runs"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Version   string    `json:"connector_version,omitempty"`
+	// OwnerGeneration is the generation of the coordination group under which
+	// the replica that wrote this checkpoint owned the stream (0: written
+	// without the group, by `source --once` or a single process).
+	OwnerGeneration int64 `json:"owner_generation,omitempty"`
 }
 
 // InFlight is an export (or, for plugins, a paging) that has not completed yet.
@@ -89,17 +94,105 @@ func cloneCheckpoint(cp Checkpoint) Checkpoint {
 	return cp
 }
 
-// put persists a checkpoint and returns once the store holds it.
+// reload reads the named checkpoints from the store again, replacing what
+// this process held: a replica taking a stream over resumes from what the
+// previous owner wrote last, not from what it read at start.
+func (c *checkpoints) reload(ctx context.Context, names []string) error {
+	raw, err := c.store.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("reload checkpoints: %w", err)
+	}
+	fresh := map[string]Checkpoint{}
+	for _, name := range names {
+		b, ok := raw[name]
+		if !ok {
+			continue
+		}
+		var cp Checkpoint
+		if err := json.Unmarshal(b, &cp); err != nil {
+			return fmt.Errorf("checkpoint %q is not valid JSON: %w", name, err)
+		}
+		fresh[name] = cp
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, name := range names {
+		if cp, ok := fresh[name]; ok {
+			c.byName[name] = cp
+		} else {
+			delete(c.byName, name)
+		}
+	}
+	return nil
+}
+
+// ErrFenced is a checkpoint write refused because the generation of the
+// coordination group that gave this replica the stream ended: the stream may
+// belong to another replica now, and only its owner writes its checkpoints.
+var ErrFenced = errors.New("this replica no longer owns the stream")
+
+// fence is the hold a stream's checkpoint writes are made under: one
+// generation of the coordination group. It travels in the context, so the
+// chunk workers' drain context (which outlives a cancelled run) carries it too.
+type fence struct {
+	generation int64
+	held       context.Context // ends with the generation
+}
+
+type fenceKey struct{}
+
+// fencedWriteWait bounds how long a write under a fence is awaited after its
+// generation ended; the group's rebalance waits for it.
+const fencedWriteWait = 10 * time.Second
+
+func withFence(ctx context.Context, f *fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+func fenceFrom(ctx context.Context) *fence {
+	f, _ := ctx.Value(fenceKey{}).(*fence)
+	return f
+}
+
+// stopWithFence calls stop when the generation of ctx's fence ends, if it
+// has one: work that outlives a shutdown to finish and checkpoint has nothing
+// to finish once the stream is no longer this replica's.
+func stopWithFence(ctx context.Context, stop func()) func() bool {
+	if f := fenceFrom(ctx); f != nil {
+		return context.AfterFunc(f.held, stop)
+	}
+	return func() bool { return false }
+}
+
+// put persists a checkpoint and returns once the store holds it. Under a
+// fence (see withFence), it writes only while the fence's generation lasts,
+// checked right before the write, and records the generation in the
+// checkpoint.
 func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 	c.mu.Lock()
 	defer c.mu.Unlock() // serialises writes, so the store sees them in order
+	if f := fenceFrom(ctx); f != nil {
+		if f.held.Err() != nil {
+			return fmt.Errorf("checkpoint %s not written: generation %d of the coordination group ended: %w", cp.Stream, f.generation, ErrFenced)
+		}
+		cp.OwnerGeneration = f.generation
+	}
 	cp.UpdatedAt = time.Now().UTC()
 	cp.Version = c.version
 	b, err := json.Marshal(cp)
 	if err != nil {
 		return fmt.Errorf("encode checkpoint %s: %w", cp.Stream, err)
 	}
-	if err := c.store.Put(ctx, cp.Stream, b); err != nil {
+	wctx := ctx
+	if fenceFrom(ctx) != nil {
+		// Once sent, the write is awaited even if the generation ends now: a
+		// write of this owner must not land after the next owner re-read the
+		// checkpoints (the group waits for this replica to stop first).
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), fencedWriteWait)
+		defer cancel()
+	}
+	if err := c.store.Put(wctx, cp.Stream, b); err != nil {
 		// The store is the state topic: a failed write is a Kafka failure.
 		return fmt.Errorf("save checkpoint %s: %w", cp.Stream, kafkaFailure(ctx, err))
 	}

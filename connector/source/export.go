@@ -259,14 +259,16 @@ func (s *exportStream) cancelExport(ctx context.Context, uuid string) {
 }
 
 // workContext is the context chunk handlers run in: it outlives ctx by
-// DrainTimeout, so a shutdown lets chunks in progress finish and checkpoint.
+// DrainTimeout, so a shutdown lets chunks in progress finish and checkpoint;
+// but not a lost ownership of the stream (see stopWithFence).
 func (s *exportStream) workContext(ctx context.Context) (context.Context, func()) {
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	stop := context.AfterFunc(ctx, func() {
 		t := time.AfterFunc(s.cfg.DrainTimeout, cancel)
 		context.AfterFunc(work, func() { t.Stop() })
 	})
-	return work, func() { stop(); cancel() }
+	unfence := stopWithFence(ctx, cancel)
+	return work, func() { stop(); unfence(); cancel() }
 }
 
 // jobFor returns the export to follow: the one in flight from an interrupted run,

@@ -64,6 +64,9 @@ type Source struct {
 	deps    *deps
 	streams map[string][]runnable
 	closer  *closer // nil: closing orphaned findings is off
+
+	mu    sync.Mutex
+	owned map[string]bool // streams this process runs now
 }
 
 // New loads the checkpoints and prepares every stream.
@@ -93,7 +96,7 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	d := &deps{cfg: opts.Config, topics: opts.Topics, api: opts.API, pub: opts.Pub, cps: cps,
 		log: logger, version: opts.Version, now: now, brokers: slices.Clone(opts.Brokers)}
-	s := &Source{deps: d, streams: map[string][]runnable{}}
+	s := &Source{deps: d, streams: map[string][]runnable{}, owned: map[string]bool{}}
 	if opts.Config.CloseOrphanedFindings {
 		if opts.FindingIndex == nil {
 			return nil, errors.New("TVMKAFKA_SOURCE_CLOSE_ORPHANED_FINDINGS needs the finding index topic")
@@ -113,8 +116,10 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	}
 	telemetry.Gauge("tvmkafka.source.watermark_age", "time since each stream's watermark; it grows when runs fail", "s",
 		func(_ context.Context, o metric.Float64Observer) error {
-			for _, names := range s.streams {
-				for _, r := range names {
+			// Only the streams this process runs: another replica's stream is
+			// reported by that replica, and what this one read at start ages.
+			for _, name := range s.ownedNames() {
+				for _, r := range s.streams[name] {
 					if cp := d.cps.get(r.Name()); !cp.Watermark.IsZero() {
 						o.Observe(d.now().Sub(cp.Watermark).Seconds(), metric.WithAttributes(attribute.String("stream", r.Name())))
 					}
@@ -156,6 +161,7 @@ func ParseStreams(list []string) ([]string, error) {
 // RunOnce runs each named stream once, concurrently, and returns every failure.
 // It returns nil only when every record was acknowledged and every checkpoint saved.
 func (s *Source) RunOnce(ctx context.Context, names []string) error {
+	s.own(names, true)
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
 	for i, name := range names {
@@ -203,35 +209,47 @@ const (
 // that failed because Kafka was unavailable is run again sooner, with backoff,
 // for as long as the interval allows: it resumes its export, and an outage of
 // minutes does not cost a whole interval.
+//
+// Run is for a process that owns every stream it is given; replicas that
+// share the streams use RunGroup.
 func (s *Source) Run(ctx context.Context, names []string, interval func(stream string) time.Duration) error {
+	s.own(names, true)
 	var wg sync.WaitGroup
 	for _, name := range names {
-		wg.Go(func() {
-			// The stream's heartbeat: beaten by each run's polls and chunks
-			// (through ctx), idle between runs; /healthz fails when it stops.
-			beat := telemetry.Heartbeat("source." + name)
-			ctx := telemetry.WithBeat(ctx, beat)
-			for {
-				beat.Beat()
-				every := interval(name)
-				s.round(ctx, name, time.Now().Add(every))
-				if ctx.Err() == nil {
-					s.deps.log.Info("stream runs next", "stream", name,
-						"at", time.Now().Add(every).Format(time.RFC3339), "in", every)
-				}
-				idle := beat.Idle()
-				select {
-				case <-ctx.Done():
-					idle()
-					return
-				case <-time.After(every):
-				}
-				idle()
-			}
-		})
+		wg.Go(func() { s.loop(ctx, name, interval, 0) })
 	}
 	wg.Wait()
 	return nil
+}
+
+// loop runs a stream after first, then on its interval, until ctx ends.
+func (s *Source) loop(ctx context.Context, name string, interval func(stream string) time.Duration, first time.Duration) {
+	// The stream's heartbeat: beaten by each run's polls and chunks (through
+	// ctx), idle between runs; /healthz fails when it stops.
+	beat := telemetry.Heartbeat("source." + name)
+	ctx = telemetry.WithBeat(ctx, beat)
+	wait := first
+	for {
+		if wait > 0 {
+			s.deps.log.Info("stream runs next", "stream", name,
+				"at", time.Now().Add(wait).Format(time.RFC3339), "in", wait.Round(time.Second))
+			idle := beat.Idle()
+			select {
+			case <-ctx.Done():
+				idle()
+				return
+			case <-time.After(wait):
+			}
+			idle()
+		}
+		beat.Beat()
+		every := interval(name)
+		s.round(ctx, name, time.Now().Add(every))
+		if ctx.Err() != nil {
+			return
+		}
+		wait = every
+	}
 }
 
 // round runs a stream once, again after a Kafka failure while the next

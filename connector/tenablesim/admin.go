@@ -365,7 +365,7 @@ func (s *Server) handleSimStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"requests": req, "user_agents": st.UserAgents, "max_retry_count": st.MaxRetryCount,
 		"exports_created": st.ExportsCreated, "conflicts": st.Conflicts, "imports": st.Imports,
-		"import_body_bytes_max": st.ImportBodyBytesMax,
+		"import_body_bytes_max": st.ImportBodyBytesMax, "max_exports_running": st.MaxExportsRunning,
 	})
 }
 

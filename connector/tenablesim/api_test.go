@@ -576,6 +576,30 @@ func TestConflictAndConcurrencyLimit(t *testing.T) {
 	}
 }
 
+// TestMaxExportsRunning: the stats keep, by kind, the most exports of that
+// kind running at once, not how many were created.
+func TestMaxExportsRunning(t *testing.T) {
+	f := newFixture(t, Config{MaxConcurrentExports: 3, QueueLatency: time.Minute})
+	a := f.export("vulns", `{"filters":{"since":1}}`)
+	b := f.export("vulns", `{"filters":{"since":2}}`)
+	f.export("assets", `{"chunk_size":100}`)
+	for _, id := range []string{a, b} {
+		if r := f.do("POST", "/vulns/export/"+id+"/cancel", ""); r.status != 200 {
+			t.Fatalf("cancel: %d %s", r.status, r.body)
+		}
+	}
+	f.export("vulns", `{"filters":{"since":3}}`)
+	st := f.sim.Stats()
+	if st.ExportsCreated["vulns"] != 3 || st.MaxExportsRunning["vulns"] != 2 || st.MaxExportsRunning["assets"] != 1 {
+		t.Errorf("created %v, most running at once %v; want 3 vuln exports created, at most 2 (and 1 asset export) running at once",
+			st.ExportsCreated, st.MaxExportsRunning)
+	}
+	r := f.do("GET", "/_sim/stats", "")
+	if m := r.json(t); fmt.Sprint(m["max_exports_running"]) != "map[assets:1 vulns:2]" {
+		t.Errorf("/_sim/stats max_exports_running = %v", m["max_exports_running"])
+	}
+}
+
 func TestCancel(t *testing.T) {
 	f := newFixture(t, Config{QueueLatency: time.Millisecond, ChunkLatency: 40 * time.Millisecond})
 	for _, kind := range []string{"assets", "vulns", "compliance"} {

@@ -309,12 +309,15 @@ func (s *Server) newJob(kind string, v2 bool, body []byte) (*job, error) {
 func (s *Server) registerJob(j *job) (int, any, int) {
 	now := s.realNow()
 	s.mu.Lock()
-	running := 0
+	running, sameKind := 0, 1 // sameKind counts j itself
 	var soonest time.Time
 	for _, o := range s.jobs {
 		st := s.stateOf(o, now)
 		if terminal(st.status) {
 			continue
+		}
+		if o.kindLabel() == j.kindLabel() {
+			sameKind++
 		}
 		if o.key == j.key {
 			s.mu.Unlock()
@@ -345,7 +348,10 @@ func (s *Server) registerJob(j *job) (int, any, int) {
 	s.jobs = append(s.jobs, j)
 	s.jobByID[j.uuid] = j
 	s.mu.Unlock()
-	s.stats.update(func(st *Stats) { st.ExportsCreated[j.kindLabel()]++ })
+	s.stats.update(func(st *Stats) {
+		st.ExportsCreated[j.kindLabel()]++
+		st.MaxExportsRunning[j.kindLabel()] = max(st.MaxExportsRunning[j.kindLabel()], sameKind)
+	})
 	s.log.Debug("export created", "kind", j.kindLabel(), "export_uuid", j.uuid, "chunks", j.total(), "empty_chunks", j.empty)
 	return http.StatusOK, map[string]string{"export_uuid": j.uuid}, 0
 }

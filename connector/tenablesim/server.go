@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -295,6 +296,9 @@ type Stats struct {
 	ExportsCreated map[string]int `json:"exports_created"`
 	// Conflicts counts 409 answers to duplicate exports.
 	Conflicts int `json:"conflicts"`
+	// MaxExportsRunning is, by kind, the most exports of that kind ever
+	// running (not yet finished, failed or cancelled) at once.
+	MaxExportsRunning map[string]int `json:"max_exports_running"`
 	// Imports counts accepted POST /import/assets requests.
 	Imports int `json:"imports"`
 	// ImportBodyBytesMax is the largest import request body seen (accepted or not).
@@ -308,7 +312,7 @@ type statsState struct {
 }
 
 func (s *statsState) init() {
-	s.st = Stats{Requests: map[string]map[int]int{}, ExportsCreated: map[string]int{}}
+	s.st = Stats{Requests: map[string]map[int]int{}, ExportsCreated: map[string]int{}, MaxExportsRunning: map[string]int{}}
 	s.ua = map[string]bool{}
 }
 
@@ -360,6 +364,7 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.stats.st.ExportsCreated {
 		out.ExportsCreated[k] = v
 	}
+	out.MaxExportsRunning = maps.Clone(s.stats.st.MaxExportsRunning)
 	out.UserAgents = make([]string, 0, len(s.stats.ua))
 	for ua := range s.stats.ua {
 		out.UserAgents = append(out.UserAgents, ua)
