@@ -33,13 +33,13 @@ type rebuildReport struct {
 	MaxRSSKiB int64         `json:"max_rss_kib"`
 }
 
-// TestRebuildChild is the process BenchmarkRebuild10M measures: it rebuilds
+// TestRebuildChild is the process BenchmarkRebuild10MEndToEnd measures: it rebuilds
 // the index from the topic and reports time and memory. It does nothing
 // unless started by the benchmark.
 func TestRebuildChild(t *testing.T) {
 	topic := os.Getenv(envRebuildTopic)
 	if topic == "" {
-		t.Skip("run by BenchmarkRebuild10M")
+		t.Skip("run by BenchmarkRebuild10MEndToEnd")
 	}
 	conn := kafkaio.Connection{Brokers: strings.Split(os.Getenv(envRebuildBrokers), ",")}
 	x := New(NewKafkaLog(conn, topic, nil))
@@ -62,13 +62,13 @@ func TestRebuildChild(t *testing.T) {
 	fmt.Printf("REBUILD %s\n", out)
 }
 
-// BenchmarkRebuild10M writes an index of 10 million open findings (200,000
+// BenchmarkRebuild10MEndToEnd writes an index of 10 million open findings (200,000
 // assets with 40 open vulnerabilities and 10 open compliance findings each) to
 // a topic, then rebuilds it in a process of its own and reports its rebuild
 // time, peak RSS and live heap per finding. Run it against the real broker:
 //
 //	KAFKA_BROKERS=127.0.0.1:19092 go test ./connector/source/findingindex -run '^$' -bench Rebuild10M -benchtime 1x
-func BenchmarkRebuild10M(b *testing.B) {
+func BenchmarkRebuild10MEndToEnd(b *testing.B) {
 	const assets, vulns, checks = 200_000, 40, 10
 	brokers := kafkatest.Brokers(b)
 	topic := kafkatest.CreateTopic(b, brokers, 1, map[string]string{"cleanup.policy": "compact"})
