@@ -48,6 +48,8 @@ type Transcoder struct {
 	keyParts [][]byte
 	key      []byte
 	text     []byte // number text and UTF-8 repairs
+
+	last *fastjson.Value // the record last transcoded, for Field
 }
 
 // NewTranscoder returns a Transcoder for the schema.
@@ -108,10 +110,12 @@ func forEachRecord(root *recordPlan, fn func(*recordPlan)) {
 // value is dst extended as by append. key belongs to the Transcoder and stays
 // valid until the next call.
 func (t *Transcoder) Transcode(dst []byte, record []byte, derived map[string]string) (value []byte, key []byte, err error) {
+	t.last = nil
 	v, err := t.parser.ParseBytes(record)
 	if err != nil {
 		return dst, nil, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
 	}
+	t.last = v
 	if v.Type() != fastjson.TypeObject {
 		return dst, nil, fmt.Errorf("record: %w", ErrNotObject)
 	}
@@ -131,6 +135,18 @@ func (t *Transcoder) Transcode(dst []byte, record []byte, derived map[string]str
 		t.key = append(t.key, p...)
 	}
 	return out, t.key, nil
+}
+
+// Field returns the string value of the top-level member name of the record
+// last transcoded, as the record has it: nil when it is absent or not a
+// string. It reads what Transcode already parsed, so a caller that needs one
+// member of each record (a finding's state) pays no second parse. The bytes
+// are valid until the next Transcode.
+func (t *Transcoder) Field(name string) []byte {
+	if t.last == nil {
+		return nil
+	}
+	return t.last.GetStringBytes(name)
 }
 
 // memberSeen is a member name met at some position of a record, with where it

@@ -181,3 +181,28 @@ func joinMembers(members [][2][]byte) []byte {
 	}
 	return append(out, '}')
 }
+
+// TestTranscoderField: Field reads a top-level string member of the record
+// last transcoded, and nothing once a record failed to parse.
+func TestTranscoderField(t *testing.T) {
+	s, err := Get(NameCompliance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := s.NewTranscoder()
+	rec := []byte(`{"asset_uuid":"a","check_id":"c","status":"PASSED","state":"FIXED","plugin_id":5}`)
+	if _, _, err := tc.Transcode(nil, rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, want string }{{"state", "FIXED"}, {"status", "PASSED"}, {"plugin_id", ""}, {"absent", ""}} {
+		if got := string(tc.Field(tt.name)); got != tt.want {
+			t.Errorf("Field(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	if _, _, err := tc.Transcode(nil, []byte(`{`), nil); err == nil {
+		t.Fatal("a broken record transcoded")
+	}
+	if got := tc.Field("state"); got != nil {
+		t.Errorf("after a failed parse Field = %q, want nil", got)
+	}
+}

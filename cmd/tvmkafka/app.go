@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
+	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/state"
@@ -164,6 +165,9 @@ func sourceTopicSpecs(cfg config) []kafkaio.TopicSpec {
 		spec(t.State, 1, "compact"),
 		// One partition per stream: the replicas' group divides them. It holds no record.
 		spec(t.Coordination, source.CoordinationPartitions, "delete"),
+		// One partition: one order of every write, so a rebuild ends where the
+		// writers' memory was.
+		spec(t.FindingIndex, 1, "compact"),
 	)
 }
 
@@ -257,6 +261,7 @@ func (a *app) newSource(ctx context.Context) (*source.Source, error) {
 	src, err := source.New(ctx, source.Options{
 		Config: a.cfg.Source, Topics: a.cfg.sourceTopics(), API: api, Pub: pub, Store: a.store,
 		Wires: wires, Version: version(), Logger: a.log, Brokers: a.cfg.Kafka.Brokers,
+		FindingIndex: findingindex.NewKafkaLog(a.cfg.Kafka.Connection, a.cfg.Topic.FindingIndex, a.stateW),
 	})
 	return src, explainKafka(a.cfg, err)
 }

@@ -50,6 +50,7 @@ type config struct {
 // are created. The streams' topics are in streamConfig.
 type topicConfig struct {
 	State             string `envconfig:"STATE" default:"tenable.vm.connector.state" desc:"connector checkpoints (always compacted)"`
+	FindingIndex      string `envconfig:"FINDING_INDEX" default:"tenable.vm.connector.finding-index" desc:"open findings of each asset, for closing them when the asset is deleted or terminated (always compacted)"`
 	SourceDLQ         string `envconfig:"SOURCE_DLQ" default:"tenable.vm.source.dlq" desc:"exported records that could not be encoded"`
 	Inbound           string `envconfig:"INBOUND" default:"tenable.vm.assets.inbound" desc:"assets upstream tools produce for import"`
 	InboundDLQ        string `envconfig:"INBOUND_DLQ" default:"tenable.vm.assets.inbound.dlq" desc:"inbound assets that could not be imported, with the reason"`

@@ -91,6 +91,7 @@ func TestSourceTopicSpecs(t *testing.T) {
 	want := map[string]string{
 		"tenable.vm.assets": "compact", "tenable.vm.vulns": "delete", "tenable.vm.compliance": "delete", "tenable.vm.plugins": "compact",
 		"tenable.vm.source.dlq": "delete", "tenable.vm.connector.state": "compact", "tenable.vm.connector.coordination": "delete",
+		"tenable.vm.connector.finding-index": "compact",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("topics %v, want %v", got, want)

@@ -143,7 +143,7 @@ func TestTopicsCreateAndConsume(t *testing.T) {
 		t.Setenv("TVMKAFKA_TOPIC_"+strings.ToUpper(s.Name), name)
 		topicOf[s.Schema] = name
 	}
-	for _, v := range []string{"STATE", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
+	for _, v := range []string{"STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
 		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
 	}
 	topicOf[schemas.NameInboundAsset] = base + ".inbound"

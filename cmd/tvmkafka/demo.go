@@ -34,7 +34,9 @@ func newDemoCommand() *cobra.Command {
   1. exports assets, vulnerability and compliance findings and plugins to Kafka
      as Avro (tvmkafka source --once),
   2. moves the tenant's clock a day ahead and exports again: only the delta,
-  3. produces assets to the inbound topic, one of them invalid, and imports them
+  3. moves the clock on until assets are deleted and terminated, exports again
+     and closes every finding of those assets that was open on the topics,
+  4. produces assets to the inbound topic, one of them invalid, and imports them
      into the tenant (tvmkafka sink --once),
 
 and prints what landed where. Nothing outside the process is touched.`,
@@ -133,7 +135,11 @@ func runDemo(ctx context.Context, out, logs io.Writer, assets int, seed int64) e
 		return err
 	}
 
-	say("\n3. Upstream tools produce assets to %s; the sink imports them (tvmkafka sink --once)", cfg.Topic.Inbound)
+	if err := demoClosures(ctx, say, sim, src, brokers, cfg); err != nil {
+		return err
+	}
+
+	say("\n4. Upstream tools produce assets to %s; the sink imports them (tvmkafka sink --once)", cfg.Topic.Inbound)
 	inbound := []string{
 		`{"fqdn":["cmdb-web-01.example.com"],"ipv4":["192.0.2.10"],"operating_system":["Ubuntu 24.04"]}`,
 		`{"fqdn":["cmdb-db-01.example.com"],"ipv4":["192.0.2.11"],"servicenow_sys_id":"9d385017c611228701d22104cc95c371"}`,
@@ -153,6 +159,71 @@ func runDemo(ctx context.Context, out, logs io.Writer, assets int, seed int64) e
 		say("   dead-lettered to %s: %s", cfg.Topic.InboundDLQ, reason)
 	}
 	say("\nDone. Point TVMKAFKA_TENABLE_URL and TVMKAFKA_KAFKA_BROKERS at the real thing and run `tvmkafka run`.")
+	return nil
+}
+
+// demoClosures moves the tenant's clock until an asset was deleted and one
+// terminated, runs the source again and shows the closures it published.
+func demoClosures(ctx context.Context, say func(string, ...any), sim *tenablesim.Server, src *source.Source, brokers []string, cfg config) error {
+	say("\n3. Assets go away: the clock moves until one is deleted and one terminated; Tenable drops their findings")
+	var deleted, terminated, days int
+	for days < 180 && (deleted == 0 || terminated == 0) {
+		sum, err := sim.Advance(24 * time.Hour)
+		if err != nil {
+			return err
+		}
+		days++
+		deleted += sum.AssetsDeleted
+		terminated += sum.AssetsTerminated
+	}
+	say("   after %d more days: %d assets deleted, %d terminated", days, deleted, terminated)
+	if err := src.RunOnce(ctx, source.StreamNames); err != nil {
+		return err
+	}
+	type gone struct {
+		reason, at    string
+		vulns, checks int
+	}
+	byAsset := map[string]*gone{}
+	var order []string
+	for _, topic := range []string{cfg.Streams.Topic[source.StreamVulns], cfg.Streams.Topic[source.StreamCompliance]} {
+		err := kafkaio.Scan(ctx, kafkaio.Connection{Brokers: brokers}, topic, func(r kafkaio.Record) error {
+			h := map[string]string{}
+			for _, hd := range r.Headers {
+				h[hd.Key] = string(hd.Value)
+			}
+			if r.Value != nil || h[source.HeaderClosedReason] == "" {
+				return nil
+			}
+			g := byAsset[h[source.HeaderAssetUUID]]
+			if g == nil {
+				g = &gone{reason: h[source.HeaderClosedReason], at: h[source.HeaderClosedAt]}
+				byAsset[h[source.HeaderAssetUUID]] = g
+				order = append(order, h[source.HeaderAssetUUID])
+			}
+			if topic == cfg.Streams.Topic[source.StreamVulns] {
+				g.vulns++
+			} else {
+				g.checks++
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read closures: %w", err)
+		}
+	}
+	shown := map[string]bool{}
+	for _, id := range order {
+		g := byAsset[id]
+		if shown[g.reason] {
+			continue
+		}
+		shown[g.reason] = true
+		say("   %s (%s at %s): %d vulnerability and %d compliance findings closed", id, g.reason, g.at, g.vulns, g.checks)
+	}
+	say("   closed = a tombstone (the finding's key, no value) with headers %s, %s, %s and %s:",
+		source.HeaderClosedReason, source.HeaderAssetUUID, source.HeaderClosedAt, source.HeaderRecordType)
+	say("   a compacted topic forgets the finding, a stream consumer closes it (TVMKAFKA_SOURCE_CLOSE_ORPHANED_FINDINGS).")
 	return nil
 }
 

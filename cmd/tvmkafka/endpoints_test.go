@@ -101,7 +101,7 @@ func TestReadmeListsEveryTenableEndpoint(t *testing.T) {
 	t.Setenv("TVMKAFKA_SINK_GROUP_ID", kafkatest.UniqueName("endpoints"))
 	t.Setenv("TVMKAFKA_LOG_LEVEL", "warn")
 	base := kafkatest.UniqueName("endpoints")
-	for _, v := range []string{"ASSETS", "VULNS", "COMPLIANCE", "PLUGINS", "STATE", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
+	for _, v := range []string{"ASSETS", "VULNS", "COMPLIANCE", "PLUGINS", "STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
 		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
 	}
 	cfg, err := loadConfig()

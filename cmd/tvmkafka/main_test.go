@@ -49,6 +49,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 		"1. First run", "2. The tenant's clock moves", "tenable.vm.vulns", "decoded with schema io.tvmkafka.tvm.VulnFinding",
 		"import job", `from source "tvmkafka Kafka Connector"`, "dead-lettered to tenable.vm.assets.inbound.dlq",
 		"by default only medium, high, critical findings", "TVMKAFKA_SOURCE_VULNS_SEVERITY", "(abridged: 10 values picked",
+		"(asset_deleted at ", "(asset_terminated at ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)

@@ -57,6 +57,7 @@ const simExample = `  # Start a tenant of 2,000 assets:
   # Ground truth, time and faults (admin API, no keys needed):
   curl -s localhost:8080/_sim/state
   curl -s -X POST localhost:8080/_sim/truth/vulns -d '{"filters":{"since":1}}'
+  curl -s localhost:8080/_sim/truth/asset/<asset uuid>   # a gone asset's findings as it left them
   curl -s -X POST localhost:8080/_sim/advance -d '{"hours":24}'
   curl -s -X PUT localhost:8080/_sim/faults -d '{"rate_429":0.1,"truncate_chunks":2}'`
 

@@ -36,7 +36,7 @@ func TestSourceOnceEndsWithATable(t *testing.T) {
 	t.Setenv("TVMKAFKA_SOURCE_POLL_MAX", "200ms")
 	t.Setenv("TVMKAFKA_LOG_LEVEL", "warn")
 	base := kafkatest.UniqueName("table")
-	for _, v := range []string{"ASSETS", "VULNS", "COMPLIANCE", "PLUGINS", "STATE", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
+	for _, v := range []string{"ASSETS", "VULNS", "COMPLIANCE", "PLUGINS", "STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
 		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
 	}
 	cfg, err := loadConfig()

@@ -72,4 +72,10 @@ func TestNothingIsCheckpointedBeforeKafkaAcknowledges(t *testing.T) {
 			t.Errorf("%s/%d holds %d records; the refused produce should have stored none", vulns, p, end)
 		}
 	}
+	// The finding index learns only of acknowledged findings.
+	for p, end := range h.endOffsets(h.index) {
+		if end != 0 {
+			t.Errorf("the finding index %s/%d holds %d records although Kafka acknowledged no finding", h.index, p, end)
+		}
+	}
 }

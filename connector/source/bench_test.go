@@ -46,11 +46,12 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 			for b.Loop() {
 				topic := kafkatest.CreateTopic(b, brokers, 6, nil)
 				state := kafkatest.CreateTopic(b, brokers, 1, map[string]string{"cleanup.policy": "compact"})
+				index := kafkatest.CreateTopic(b, brokers, 1, map[string]string{"cleanup.policy": "compact"})
 				cmd := exec.Command(bin, "source", "--once", "--streams", "vulns")
 				cmd.Env = append(os.Environ(),
 					"TVMKAFKA_TENABLE_URL=http://"+simAddr, "TVMKAFKA_TENABLE_ACCESS_KEY=AK", "TVMKAFKA_TENABLE_SECRET_KEY=SK",
 					"TVMKAFKA_KAFKA_BROKERS="+strings.Join(brokers, ","), "TVMKAFKA_TOPIC_CREATE=false",
-					"TVMKAFKA_TOPIC_VULNS="+topic, "TVMKAFKA_TOPIC_STATE="+state,
+					"TVMKAFKA_TOPIC_VULNS="+topic, "TVMKAFKA_TOPIC_STATE="+state, "TVMKAFKA_TOPIC_FINDING_INDEX="+index,
 					"TVMKAFKA_SOURCE_VULNS_SEVERITY=info,low,medium,high,critical", "TVMKAFKA_SOURCE_VULNS_NUM_ASSETS=500",
 					"TVMKAFKA_SOURCE_POLL_INITIAL=100ms", "TVMKAFKA_SOURCE_POLL_MAX=500ms", "TVMKAFKA_LOG_LEVEL=warn",
 				)

@@ -36,6 +36,11 @@ type Config struct {
 	// DrainTimeout is how long chunks in progress may finish after shutdown was requested.
 	DrainTimeout time.Duration `envconfig:"DRAIN_TIMEOUT" default:"60s" desc:"time chunks in progress get to finish after SIGTERM"`
 
+	// CloseOrphanedFindings publishes a closure (a tombstone with the reason in
+	// headers) for every open finding of an asset that is deleted or
+	// terminated: Tenable drops those findings without ever fixing them.
+	CloseOrphanedFindings bool `envconfig:"CLOSE_ORPHANED_FINDINGS" default:"true" desc:"close the open findings of deleted and terminated assets with tombstones (needs the finding index topic)"`
+
 	AssetsChunkSize int `envconfig:"ASSETS_CHUNK_SIZE" default:"4000" desc:"assets per export chunk (100-10000)"`
 	// AssetsTombstones also publishes a null value for the key of each deleted or
 	// terminated asset, so compaction eventually removes it from a compacted topic.

@@ -142,6 +142,8 @@ type exportStream struct {
 	keep func(record []byte) bool
 	// start requests the export of everything changed since the given time.
 	start func(ctx context.Context, since time.Time) (tenable.ExportJob, error)
+	// newTap, when set, returns the tap of one chunk (closures).
+	newTap func() tap
 }
 
 // Name returns the stream's checkpoint key.
@@ -352,6 +354,9 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 	pub.tombstones = s.tombstones
 	pub.keep = s.keep
 	pub.prog = prog
+	if s.newTap != nil {
+		pub.tap = s.newTap()
+	}
 	n, err := s.api.DownloadChunk(ctx, job.Kind, job.UUID, chunk, pub.add)
 	if err == nil {
 		err = pub.send()
@@ -361,6 +366,11 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 	}
 	if err := group.Wait(ctx); err != nil {
 		return n, fmt.Errorf("chunk %d: %w", chunk, kafkaFailure(ctx, err))
+	}
+	if pub.tap != nil {
+		if err := pub.tap.acked(ctx); err != nil {
+			return n, fmt.Errorf("chunk %d: %w", chunk, indexFailure(ctx, err))
+		}
 	}
 	return pub.published, nil
 }
@@ -397,6 +407,7 @@ type chunkPublisher struct {
 	tombstones bool
 	keep       func([]byte) bool
 	prog       *progress // counts records as they are handed to Kafka
+	tap        tap       // sees each record published (closures); nil: none
 	batch      []kafkaio.Record
 	slab       slab
 	published  int
@@ -422,11 +433,14 @@ func (p *chunkPublisher) add(record []byte) error {
 		return p.deadLetterRecord(record, err)
 	}
 	msg := kafkaio.Record{Topic: p.topic, Key: p.slab.copy(key), Value: p.slab.copy(value), Headers: p.headers}
-	p.encoders.put(enc)
 	p.batch = append(p.batch, msg)
 	if p.tombstones {
 		p.batch = append(p.batch, kafkaio.Record{Topic: p.topic, Key: msg.Key, Headers: p.headers})
 	}
+	if p.tap != nil {
+		p.tap.record(p, msg.Key, enc.tc)
+	}
+	p.encoders.put(enc)
 	p.published++
 	if len(p.batch) >= sendBatch {
 		return p.send()

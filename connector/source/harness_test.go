@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
+	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
@@ -32,6 +33,7 @@ type harness struct {
 	brokers []string
 	topics  harnessTopics
 	state   string
+	index   string // the finding index topic
 	cfg     source.Config
 	client  *tenable.Client
 	log     *syncLog
@@ -90,6 +92,7 @@ func newHarnessOn(t *testing.T, brokers []string, simCfg tenablesim.Config) *har
 		DeadLetter: kafkatest.CreateTopic(t, brokers, 1, nil),
 	}
 	h.state = kafkatest.CreateTopic(t, brokers, 1, map[string]string{"cleanup.policy": "compact"})
+	h.index = kafkatest.CreateTopic(t, brokers, 1, map[string]string{"cleanup.policy": "compact"})
 	h.cfg = source.DefaultConfig()
 	h.cfg.PollInitial, h.cfg.PollMax = 10*time.Millisecond, 100*time.Millisecond
 	h.cfg.ProgressEvery = time.Second
@@ -151,7 +154,7 @@ func (h *harness) runOnce(ctx context.Context, streams ...string) (*source.Sourc
 	defer stateW.Close()
 	src, err := source.New(ctx, source.Options{
 		Config: h.cfg, Topics: h.topics.source(), API: h.client, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
-		Wires: h.wireFormats(), Version: "it", Logger: h.logger(),
+		Wires: h.wireFormats(), Version: "it", Logger: h.logger(), FindingIndex: findingindex.NewKafkaLog(conn, h.index, stateW),
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -138,7 +138,9 @@ func TestSecondRunPublishesTheDelta(t *testing.T) {
 		t.Errorf("asset states in the delta %v, want %d deleted and %d terminated", states, len(deleted), len(terminated))
 	}
 
-	vulns := h.read(h.topics.Vulns, ends[h.topics.Vulns])
+	// Closures of the findings of the deleted and terminated assets are checked
+	// by the closure tests; here, the records of the delta.
+	vulns := withoutClosures(h.read(h.topics.Vulns, ends[h.topics.Vulns]))
 	wantVulns := h.truth(tenablesim.TruthVulns, bodies["vulns"])
 	h.expectKeys("vuln delta", wantVulns, keysOf(vulns))
 	fixed := h.truth(tenablesim.TruthVulns, `{"num_assets":2000,"include_unlicensed":true,"filters":{"since":`+strconv.FormatInt(watermark.Unix(), 10)+`,"state":["FIXED"],"severity":["medium","high","critical"]}}`)
@@ -150,7 +152,7 @@ func TestSecondRunPublishesTheDelta(t *testing.T) {
 		t.Errorf("the delta (%d findings) should be smaller than everything (%d)", len(wantVulns), len(allVulns))
 	}
 
-	compliance := h.read(h.topics.Compliance, ends[h.topics.Compliance])
+	compliance := withoutClosures(h.read(h.topics.Compliance, ends[h.topics.Compliance]))
 	h.expectKeys("compliance delta", h.truth(tenablesim.TruthCompliance, bodies["compliance"]), keysOf(compliance))
 
 	plugins := h.read(h.topics.Plugins, ends[h.topics.Plugins])

@@ -23,7 +23,7 @@ func (h *harness) connectorEnv() []string {
 		"TVMKAFKA_KAFKA_BROKERS="+strings.Join(h.brokers, ","), "TVMKAFKA_TOPIC_CREATE=false",
 		"TVMKAFKA_TOPIC_ASSETS="+h.topics.Assets, "TVMKAFKA_TOPIC_VULNS="+h.topics.Vulns,
 		"TVMKAFKA_TOPIC_COMPLIANCE="+h.topics.Compliance, "TVMKAFKA_TOPIC_PLUGINS="+h.topics.Plugins,
-		"TVMKAFKA_TOPIC_SOURCE_DLQ="+h.topics.DeadLetter, "TVMKAFKA_TOPIC_STATE="+h.state,
+		"TVMKAFKA_TOPIC_SOURCE_DLQ="+h.topics.DeadLetter, "TVMKAFKA_TOPIC_STATE="+h.state, "TVMKAFKA_TOPIC_FINDING_INDEX="+h.index,
 		"TVMKAFKA_SOURCE_POLL_INITIAL=20ms", "TVMKAFKA_SOURCE_POLL_MAX=200ms", "TVMKAFKA_SOURCE_PROGRESS_EVERY=1s",
 		fmt.Sprintf("TVMKAFKA_SOURCE_VULNS_NUM_ASSETS=%d", h.cfg.VulnsNumAssets),
 	)

@@ -22,7 +22,7 @@ func newOutageHarness(t *testing.T, simCfg tenablesim.Config) (*harness, *kafkat
 		t.Skip("integration test: simulator and an in-process broker")
 	}
 	topics := harnessTopics{Assets: "assets", Vulns: "vulns", Compliance: "compliance", Plugins: "plugins", DeadLetter: "dlq"}
-	broker := kafkatest.NewRestartableBroker(t, topics.Assets, topics.Vulns, topics.Compliance, topics.Plugins, topics.DeadLetter, "state")
+	broker := kafkatest.NewRestartableBroker(t, topics.Assets, topics.Vulns, topics.Compliance, topics.Plugins, topics.DeadLetter, "state", "index")
 	simCfg.AccessKey, simCfg.SecretKey = "AK-it", "SK-it"
 	sim, err := tenablesim.New(simCfg)
 	if err != nil {
@@ -30,7 +30,7 @@ func newOutageHarness(t *testing.T, simCfg tenablesim.Config) (*harness, *kafkat
 	}
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
-	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: []string{broker.Addr()}, topics: topics, state: "state",
+	h := &harness{t: t, sim: sim, simURL: srv.URL, brokers: []string{broker.Addr()}, topics: topics, state: "state", index: "index",
 		log: &syncLog{lines: make(chan string, 10000)}}
 	h.cfg = source.DefaultConfig()
 	h.cfg.PollInitial, h.cfg.PollMax = 10*time.Millisecond, 100*time.Millisecond

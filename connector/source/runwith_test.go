@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tvmkafka/tvmkafka/connector/source"
+	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/state"
@@ -52,6 +53,7 @@ func (h *harness) newSource(ctx context.Context, rs runSetup) (src *source.Sourc
 	src, err = source.New(ctx, source.Options{
 		Config: h.cfg, Topics: h.topics.source(), API: api, Pub: pub, Store: state.NewKafkaStore(conn, h.state, stateW),
 		Wires: h.wireFormats(), Version: "it", Logger: h.logger(), Brokers: h.brokers, Now: rs.now,
+		FindingIndex: findingindex.NewKafkaLog(conn, h.index, stateW),
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/retry"
@@ -49,6 +50,9 @@ type Options struct {
 	// Brokers are the Kafka brokers Pub writes to, named in errors when Kafka
 	// fails a run.
 	Brokers []string
+	// FindingIndex is the finding index topic, needed when
+	// Config.CloseOrphanedFindings is on: New rebuilds the index from it.
+	FindingIndex findingindex.Log
 	// Now is the local clock (tests); default time.Now. It only dates what the
 	// connector reports about itself (the watermark age): watermarks and delta
 	// starts come from Tenable's clock.
@@ -59,6 +63,7 @@ type Options struct {
 type Source struct {
 	deps    *deps
 	streams map[string][]runnable
+	closer  *closer // nil: closing orphaned findings is off
 
 	mu    sync.Mutex
 	owned map[string]bool // streams this process runs now
@@ -92,6 +97,20 @@ func New(ctx context.Context, opts Options) (*Source, error) {
 	d := &deps{cfg: opts.Config, topics: opts.Topics, api: opts.API, pub: opts.Pub, cps: cps,
 		log: logger, version: opts.Version, now: now, brokers: slices.Clone(opts.Brokers)}
 	s := &Source{deps: d, streams: map[string][]runnable{}, owned: map[string]bool{}}
+	if opts.Config.CloseOrphanedFindings {
+		if opts.FindingIndex == nil {
+			return nil, errors.New("TVMKAFKA_SOURCE_CLOSE_ORPHANED_FINDINGS needs the finding index topic")
+		}
+		idx := findingindex.New(opts.FindingIndex)
+		start := time.Now()
+		if err := idx.Load(ctx); err != nil {
+			return nil, err
+		}
+		st := idx.Stats()
+		logger.Info("finding index rebuilt", "topic", opts.FindingIndex.Topic(), "assets", st.Assets,
+			"open_findings", st.OpenFindings, "elapsed", time.Since(start).Round(time.Millisecond))
+		s.closer = newCloser(d, idx)
+	}
 	for _, st := range Table {
 		s.streams[st.Name] = s.runnables(st, opts.Wires[st.Schema])
 	}
@@ -278,6 +297,9 @@ func (s *Source) runnables(st Stream, w Wire) []runnable {
 		}
 		if e.filter != nil {
 			r.keep = e.filter(cfg)
+		}
+		if s.closer != nil && s.closer.newTap(st, e) != nil {
+			r.newTap = func() tap { return s.closer.newTap(st, e) }
 		}
 		start := e.start
 		r.start = func(ctx context.Context, since time.Time) (tenable.ExportJob, error) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/schemas"
 )
@@ -30,7 +31,7 @@ var Table = []Stream{
 		// terminated since then. The state a record's export implies fills the
 		// schema's state field.
 		exports: []export{
-			{part: "active", derived: map[string]string{"state": AssetActive}, filter: assetFilter,
+			{part: "active", derived: map[string]string{"state": AssetActive}, filter: assetFilter, restores: true,
 				start: func(ctx context.Context, api Tenable, cfg Config, since time.Time) (tenable.ExportJob, error) {
 					req := tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize}
 					if since.After(time.Unix(1, 0)) {
@@ -39,10 +40,12 @@ var Table = []Stream{
 					return api.StartAssetExport(ctx, req)
 				}},
 			{part: "deleted", derived: map[string]string{"state": AssetDeleted}, filter: assetFilter, tombstones: assetTombstones,
+				closes: findingindex.ReasonDeleted, closedAt: "deleted_at",
 				start: func(ctx context.Context, api Tenable, cfg Config, since time.Time) (tenable.ExportJob, error) {
 					return api.StartAssetExport(ctx, tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize, Filters: tenable.AssetFilters{DeletedAt: since}})
 				}},
 			{part: "terminated", derived: map[string]string{"state": AssetTerminated}, filter: assetFilter, tombstones: assetTombstones,
+				closes: findingindex.ReasonTerminated, closedAt: "terminated_at",
 				start: func(ctx context.Context, api Tenable, cfg Config, since time.Time) (tenable.ExportJob, error) {
 					return api.StartAssetExport(ctx, tenable.AssetExportRequest{ChunkSize: cfg.AssetsChunkSize, Filters: tenable.AssetFilters{TerminatedAt: since}})
 				}},
@@ -51,7 +54,7 @@ var Table = []Stream{
 	{
 		Name: StreamVulns, Noun: "vulnerability", Doc: "vulnerability findings",
 		Kind: tenable.ExportVulns, Schema: schemas.NameVuln, RecordType: "vuln", Key: "asset UUID|plugin ID|port|PROTOCOL",
-		Topic: "tenable.vm.vulns", Cleanup: "delete", Interval: time.Hour, Runs: RunExports,
+		Topic: "tenable.vm.vulns", Cleanup: "delete", Interval: time.Hour, Runs: RunExports, findings: findingindex.KindVulns,
 		exports: []export{{start: func(ctx context.Context, api Tenable, cfg Config, since time.Time) (tenable.ExportJob, error) {
 			return api.StartVulnExport(ctx, tenable.VulnExportRequest{
 				NumAssets: cfg.VulnsNumAssets, IncludeUnlicensed: &cfg.VulnsIncludeUnlicensed,
@@ -64,7 +67,7 @@ var Table = []Stream{
 	{
 		Name: StreamCompliance, Noun: "compliance", Doc: "compliance findings",
 		Kind: tenable.ExportCompliance, Schema: schemas.NameCompliance, RecordType: "compliance", Key: "asset UUID|check ID",
-		Topic: "tenable.vm.compliance", Cleanup: "delete", Interval: 6 * time.Hour, Runs: RunExports,
+		Topic: "tenable.vm.compliance", Cleanup: "delete", Interval: 6 * time.Hour, Runs: RunExports, findings: findingindex.KindCompliance,
 		exports: []export{{start: func(ctx context.Context, api Tenable, cfg Config, since time.Time) (tenable.ExportJob, error) {
 			return api.StartComplianceExport(ctx, tenable.ComplianceExportRequest{
 				NumFindings: cfg.ComplianceNumFindings, Filters: tenable.ComplianceFilters{LastSeen: since},
@@ -133,6 +136,9 @@ type Stream struct {
 
 	// exports are the delta exports of one run (RunExports), in order.
 	exports []export
+	// findings, when set, is the finding index kind the stream's records keep
+	// up to date (open findings per asset), for closing them when their asset goes.
+	findings findingindex.Kind
 }
 
 // export is one delta export of a stream, with its own checkpoint.
@@ -147,6 +153,12 @@ type export struct {
 	filter func(Config) func(record []byte) bool
 	// start requests the export of everything changed since the given time.
 	start func(ctx context.Context, api Tenable, cfg Config, since time.Time) (tenable.ExportJob, error)
+	// closes, when set, closes the open findings of each asset of the export,
+	// dated by the record's closedAt member; restores clears the closure of
+	// each asset (an asset exported as active again starts afresh).
+	closes   findingindex.Reason
+	closedAt string
+	restores bool
 }
 
 func assetTombstones(cfg Config) bool { return cfg.AssetsTombstones }

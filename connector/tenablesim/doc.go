@@ -71,6 +71,7 @@
 //	PUT  /_sim/faults                    replace them (SetFaults)
 //	POST /_sim/truth/{kind}              kind: assets, assets-v2, vulns, compliance; body as for the export (Truth)
 //	GET  /_sim/truth/plugins?last_updated=YYYY-MM-DD
+//	GET  /_sim/truth/asset/{id}          one asset's findings; a gone asset's as they were when it went (AssetFindings)
 //	GET  /_sim/stats                     requests by route and status, User-Agents, retries, exports (created, most running at once), imports (Stats)
 //	POST /_sim/expire-chunks             make every existing chunk expired (ExpireChunks)
 //	GET  /_sim/imports                   what was imported (Imports)

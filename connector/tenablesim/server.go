@@ -110,6 +110,7 @@ func (s *Server) routes() *http.ServeMux {
 	m.HandleFunc("PUT /_sim/faults", s.handleSimPutFaults)
 	m.HandleFunc("POST /_sim/truth/{kind}", s.handleSimTruth)
 	m.HandleFunc("GET /_sim/truth/plugins", s.handleSimTruthPlugins)
+	m.HandleFunc("GET /_sim/truth/asset/{id}", s.handleSimAssetFindings)
 	m.HandleFunc("GET /_sim/stats", s.handleSimStats)
 	m.HandleFunc("POST /_sim/expire-chunks", s.handleSimExpire)
 	m.HandleFunc("GET /_sim/imports", s.handleSimImports)
