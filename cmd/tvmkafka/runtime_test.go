@@ -9,7 +9,7 @@ func TestParseCgroupLimit(t *testing.T) {
 		ok   bool
 	}{
 		{"536870912\n", 536870912, true},    // cgroup v2, 512 MiB
-		{"max\n", 0, false},                  // v2, no limit
+		{"max\n", 0, false},                 // v2, no limit
 		{"9223372036854771712\n", 0, false}, // v1, no limit
 		{"", 0, false},
 		{"garbage", 0, false},
