@@ -60,8 +60,14 @@ func parseCgroupLimit(b []byte) (int64, bool) {
 }
 
 // startCPUProfile writes a CPU profile of the whole process to the file named
-// by TVMKAFKA_CPU_PROFILE, for profiling a run as an operator starts it (and
-// for cmd/tvmkafka/default.pgo). The returned function ends the profile.
+// by TVMKAFKA_CPU_PROFILE, for profiling a run as an operator starts it. The
+// returned function ends the profile.
+//
+// default.pgo, beside this file, is what `go build` optimises the binary for
+// (profile-guided optimisation): such profiles of `tvmkafka source --once`
+// exporting vulns (twice), compliance and assets from `tvmkafka sim --assets
+// 10000` into a real broker, merged with `go tool pprof -proto`. Make it again
+// the same way after the hot path changed much.
 func startCPUProfile() (func(), error) {
 	path := os.Getenv("TVMKAFKA_CPU_PROFILE")
 	if path == "" {
