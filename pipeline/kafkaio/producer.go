@@ -44,9 +44,10 @@ type ProducerConfig struct {
 	// Send blocks beyond it, so a fast export cannot exhaust memory. The
 	// garbage collector lets the heap grow to about twice what is live, so
 	// this bound counts about double in the peak memory while Kafka is the
-	// slower side; 32 MiB (some ten thousand findings) keeps a local or remote
-	// broker busy and the peak under 100 MB.
-	MaxInFlightBytes int64 `envconfig:"MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"bytes sent but not yet acknowledged before publishing waits"`
+	// slower side (32 MiB gave 123 MB on a long export into a busy broker).
+	// 16 MiB, some four thousand findings or a few batches per partition,
+	// still covers a round trip of 100 ms at more than the connector writes.
+	MaxInFlightBytes int64 `envconfig:"MAX_IN_FLIGHT_BYTES" default:"16777216" desc:"bytes sent but not yet acknowledged before publishing waits"`
 	// MaxAttempts is how often kafka-go tries a batch before failing it.
 	MaxAttempts int `envconfig:"MAX_ATTEMPTS" default:"10" desc:"tries of a produce request before its records fail"`
 	// WriteTimeout bounds one produce request.
