@@ -42,7 +42,7 @@ type usage struct {
 func (u usage) cpuPerRecord() float64 { return float64(u.cpu.Microseconds()) / float64(u.records) }
 func (u usage) rate() float64         { return float64(u.records) / u.wall.Seconds() }
 
-// BenchmarkPeer runs the Python pipeline and tvmkafka alternately on the same
+// BenchmarkPeerEndToEnd runs the Python pipeline and tvmkafka alternately on the same
 // data (PEER_ROUNDS rounds, default 2) and prints, per workload and side, CPU
 // per record, records per second of wall time and peak RSS, and the ratios:
 //
@@ -54,7 +54,7 @@ func (u usage) rate() float64         { return float64(u.records) / u.wall.Secon
 // Run it with: make bench-peer. PEER_ASSETS sizes the tenant (default 10,000
 // assets: 92,007 medium/high/critical findings), PEER_SINK_ASSETS the inbound
 // topic (default 100,000), PEER_WORKLOADS picks workloads (comma-separated).
-func BenchmarkPeer(b *testing.B) {
+func BenchmarkPeerEndToEnd(b *testing.B) {
 	brokers := kafkatest.NeedsRealBroker(b, "the peer comparison measures the real broker")
 	py := kafkatest.Python(b)
 	bin := os.Getenv("PEER_TVMKAFKA")
