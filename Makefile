@@ -20,7 +20,7 @@ FUZZMINIMIZETIME ?= 5s
 export KAFKA_PORT
 export TVMKAFKA_TEST_PYTHON := $(PYTHON)
 
-.PHONY: help build lint test test-short mutate deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e demo clean
+.PHONY: help build lint test test-short mutate deps go-deps kafka-jars py-deps kafka-up kafka-down kafka-logs fuzz bench bench-e2e bench-peer demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(KAFKA_PORT)/$(KAFKA_PORT)/g' | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ bench: ## micro-benchmarks (no network): decoding, transcoding, rendering, batch
 
 bench-e2e: deps ## end to end with the real broker: source (100k and 1M findings: records/s, CPU/record, peak RSS) and sink (100k assets: assets/s, request fill)
 	$(WITH_BROKER) $(GO) test ./connector/source ./connector/sink -run '^$$' -bench 'VulnsEndToEnd|SinkEndToEnd' -benchtime 1x -timeout 30m
+
+bench-peer: deps ## tvmkafka side by side with a pyTenable + confluent-kafka pipeline (vulns, assets, compliance, sink): CPU/record, records/s, peak RSS, ratios
+	$(WITH_BROKER) $(GO) test ./bench/peer -run '^$$' -bench PeerEndToEnd -benchtime 1x -timeout 60m
 
 clean: ## remove build output and local caches (broker jars, virtualenv)
 	rm -rf bin $(CACHE)

@@ -197,7 +197,7 @@ func loadConfig() (config, error) {
 
 // otherVariables are TVMKAFKA_ variables read outside the connector
 // configuration: the simulator's keys, and the tests' interpreter.
-var otherVariables = []string{"TVMKAFKA_SIM_ACCESS_KEY", "TVMKAFKA_SIM_SECRET_KEY", "TVMKAFKA_TEST_PYTHON"}
+var otherVariables = []string{"TVMKAFKA_SIM_ACCESS_KEY", "TVMKAFKA_SIM_SECRET_KEY", "TVMKAFKA_TEST_PYTHON", "TVMKAFKA_CPU_PROFILE"}
 
 // unknownVariables warns about every TVMKAFKA_ variable in the environment
 // that no setting reads, naming the nearest known one.

@@ -24,9 +24,16 @@ import (
 )
 
 func main() {
+	setMemoryLimit()
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	ctx, stop := signalContext()
-	err := newRootCommand().ExecuteContext(ctx)
+	err = newRootCommand().ExecuteContext(ctx)
 	stop()
+	stopProfile()
 	if err != nil {
 		var exit exitError
 		if errors.As(err, &exit) {

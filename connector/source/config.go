@@ -26,8 +26,10 @@ type Config struct {
 	// MaxExportAttempts bounds how often an export that ended in ERROR, finished
 	// with failed chunks or lost a chunk to expiry is submitted again in one run.
 	MaxExportAttempts int `envconfig:"MAX_EXPORT_ATTEMPTS" default:"3" desc:"exports requested per run when Tenable fails one (ERROR, failed or expired chunks)"`
-	// PollInitial and PollMax bound the wait between export status polls.
-	PollInitial time.Duration `envconfig:"POLL_INITIAL" default:"2s" desc:"first wait between export status polls"`
+	// PollInitial and PollMax bound the wait between export status polls. The
+	// first wait is short so that a small delta is not dominated by waiting for
+	// Tenable to say its chunks are ready; the wait grows by half per empty poll.
+	PollInitial time.Duration `envconfig:"POLL_INITIAL" default:"250ms" desc:"first wait between export status polls"`
 	PollMax     time.Duration `envconfig:"POLL_MAX" default:"30s" desc:"longest wait between export status polls"`
 	// QueueTimeout cancels and resubmits an export that stays QUEUED longer (0: no limit).
 	QueueTimeout time.Duration `envconfig:"QUEUE_TIMEOUT" default:"0" desc:"cancel and resubmit an export QUEUED longer than this; 0: wait"`

@@ -31,11 +31,12 @@ type Wire struct {
 	RegistryID int
 }
 
-func (w Wire) frame(dst, body []byte) []byte {
+// appendHeader appends the framing that precedes the Avro body.
+func (w Wire) appendHeader(dst []byte) []byte {
 	if w.RegistryID > 0 {
-		return schemas.AppendConfluent(dst, w.RegistryID, body)
+		return schemas.AppendConfluentHeader(dst, w.RegistryID)
 	}
-	return schemas.AppendSingleObject(dst, w.Schema, body)
+	return schemas.AppendSingleObjectHeader(dst, w.Schema)
 }
 
 func (w Wire) header() kafkaio.Header {
@@ -48,10 +49,8 @@ func (w Wire) header() kafkaio.Header {
 // encoder turns raw Tenable JSON records into framed Avro values and keys. It is
 // not safe for concurrent use; encoderPool hands one to each worker.
 type encoder struct {
-	wire   Wire
-	tc     *schemas.Transcoder
-	body   []byte
-	framed []byte
+	wire Wire
+	tc   *schemas.Transcoder
 }
 
 type encoderPool struct {
@@ -68,15 +67,29 @@ func newEncoderPool(w Wire) *encoderPool {
 func (p *encoderPool) get() *encoder  { return p.pool.Get().(*encoder) }
 func (p *encoderPool) put(e *encoder) { p.pool.Put(e) }
 
-// encode returns the framed value and the key; both stay valid until the next call.
-func (e *encoder) encode(record []byte, derived map[string]string) (value, key []byte, err error) {
-	body, key, err := e.tc.Transcode(e.body[:0], record, derived)
+// encodeTo writes the framed value straight into the slab, where it stays
+// until Kafka acknowledged it: the transcoder appends after the header, with
+// no copy of the body in between. The key belongs to the encoder and stays
+// valid until the next call. On error the slab is unchanged.
+func (e *encoder) encodeTo(s *slab, record []byte, derived map[string]string) (value, key []byte, err error) {
+	// Avro is seldom longer than the JSON it comes from; room for twice that
+	// makes a reallocation inside the transcoder rare.
+	dst := s.reserve(2*len(record) + 64)
+	start := len(dst)
+	dst = e.wire.appendHeader(dst)
+	dst, key, err = e.tc.Transcode(dst, record, derived)
 	if err != nil {
 		return nil, nil, err
 	}
-	e.body = body
-	e.framed = e.wire.frame(e.framed[:0], body)
-	return e.framed, key, nil
+	value = dst[start:len(dst):len(dst)]
+	if len(dst) <= cap(s.buf) {
+		s.buf = dst // written in place
+	} else {
+		// The transcoder outgrew the block and appended to a new array: the
+		// value lives there alone, and the next record starts a new block.
+		s.buf = nil
+	}
+	return value, key, nil
 }
 
 // slab hands out copies of byte slices from large shared blocks: a message's key
@@ -85,6 +98,15 @@ func (e *encoder) encode(record []byte, derived map[string]string) (value, key [
 type slab struct{ buf []byte }
 
 const slabSize = 256 << 10
+
+// reserve returns the current block with room for at least n more bytes,
+// starting a new one when it has not.
+func (s *slab) reserve(n int) []byte {
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]byte, 0, max(slabSize, n))
+	}
+	return s.buf
+}
 
 func (s *slab) copy(b []byte) []byte {
 	if len(b) > slabSize/4 {

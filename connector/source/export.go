@@ -427,12 +427,12 @@ func (p *chunkPublisher) add(record []byte) error {
 		return nil
 	}
 	enc := p.encoders.get()
-	value, key, err := enc.encode(record, p.derived)
+	value, key, err := enc.encodeTo(&p.slab, record, p.derived)
 	if err != nil {
 		p.encoders.put(enc)
 		return p.deadLetterRecord(record, err)
 	}
-	msg := kafkaio.Record{Topic: p.topic, Key: p.slab.copy(key), Value: p.slab.copy(value), Headers: p.headers}
+	msg := kafkaio.Record{Topic: p.topic, Key: p.slab.copy(key), Value: value, Headers: p.headers}
 	p.batch = append(p.batch, msg)
 	if p.tombstones {
 		p.batch = append(p.batch, kafkaio.Record{Topic: p.topic, Key: msg.Key, Headers: p.headers})

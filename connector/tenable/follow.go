@@ -20,7 +20,7 @@ type FollowOptions struct {
 	// not handed out again.
 	Done []int
 	// PollInitial and PollMax bound the wait between status polls while no new
-	// chunk appears: it starts at PollInitial (default 2s), grows by half each time
+	// chunk appears: it starts at PollInitial (default 250ms), grows by half each time
 	// and stops growing at PollMax (default 30s). A new chunk resets it. There is
 	// no jitter: one follower polls one job, so there is no crowd to spread.
 	PollInitial time.Duration
@@ -32,6 +32,11 @@ type FollowOptions struct {
 	// OnStatus, if set, sees every status polled (for progress reporting).
 	OnStatus func(ExportStatus)
 }
+
+// defaultPollInitial is the first wait between status polls: short, so that a
+// small export's chunks are taken within a fraction of a second of being ready;
+// the waits then grow by half to PollMax, about a dozen polls to 30s.
+const defaultPollInitial = 250 * time.Millisecond
 
 // ChunkHandler processes one chunk, typically by calling DownloadChunk. It runs on
 // one of the follower's workers; an error stops the follower.
@@ -68,7 +73,7 @@ func (c *Client) FollowExport(ctx context.Context, job ExportJob, opts FollowOpt
 	}
 	pollInitial, pollMax := opts.PollInitial, opts.PollMax
 	if pollInitial <= 0 {
-		pollInitial = 2 * time.Second
+		pollInitial = defaultPollInitial
 	}
 	if pollMax <= 0 {
 		pollMax = 30 * time.Second

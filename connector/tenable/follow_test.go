@@ -225,8 +225,10 @@ func TestFollowExportPollSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := time.Second
-	// 2s growing by half to the 30s cap, reset to 2s when chunk 1 appeared.
-	want := []time.Duration{2 * s, 3 * s, 4500 * time.Millisecond, 6750 * time.Millisecond, 10125 * time.Millisecond, 15187500 * time.Microsecond, 22781250 * time.Microsecond, 2 * s, 3 * s, 4500 * time.Millisecond}
+	ms := time.Millisecond
+	// 250ms growing by half toward the 30s cap, reset to 250ms when chunk 1 appeared.
+	want := []time.Duration{250 * ms, 375 * ms, 562500 * time.Microsecond, 843750 * time.Microsecond, 1265625 * time.Microsecond,
+		1898437500, 2847656250, 250 * ms, 375 * ms, 562500 * time.Microsecond}
 	if got := clock.Waits(); !slices.Equal(got, want) {
 		t.Errorf("poll waits\n got %v\nwant %v", got, want)
 	}

@@ -12,7 +12,7 @@ func TestDefaultProducerConfigIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Compression != "lz4" || c.BatchSize != 1000 || c.BatchBytes != 1<<20 || c.BatchTimeout != 20*time.Millisecond ||
-		c.MaxInFlightBytes != 64<<20 || c.MaxAttempts != 10 || c.WriteTimeout != 30*time.Second ||
+		c.MaxInFlightBytes != 16<<20 || c.MaxAttempts != 10 || c.WriteTimeout != 30*time.Second ||
 		len(c.Brokers) != 1 || c.Brokers[0] != "localhost:9092" || c.ClientID != "tvmkafka" {
 		t.Fatalf("DefaultProducerConfig() = %+v", c)
 	}
