@@ -154,6 +154,16 @@ func fenceFrom(ctx context.Context) *fence {
 	return f
 }
 
+// fenceHeld refuses a write (what names it) made under a generation of the
+// coordination group that has ended; without a fence (source --once) every
+// write goes through.
+func fenceHeld(ctx context.Context, what string) error {
+	if f := fenceFrom(ctx); f != nil && f.held.Err() != nil {
+		return fmt.Errorf("%s not written: generation %d of the coordination group ended: %w", what, f.generation, ErrFenced)
+	}
+	return nil
+}
+
 // stopWithFence calls stop when the generation of ctx's fence ends, if it
 // has one: work that outlives a shutdown to finish and checkpoint has nothing
 // to finish once the stream is no longer this replica's.
@@ -171,10 +181,10 @@ func stopWithFence(ctx context.Context, stop func()) func() bool {
 func (c *checkpoints) put(ctx context.Context, cp Checkpoint) error {
 	c.mu.Lock()
 	defer c.mu.Unlock() // serialises writes, so the store sees them in order
+	if err := fenceHeld(ctx, "checkpoint "+cp.Stream); err != nil {
+		return err
+	}
 	if f := fenceFrom(ctx); f != nil {
-		if f.held.Err() != nil {
-			return fmt.Errorf("checkpoint %s not written: generation %d of the coordination group ended: %w", cp.Stream, f.generation, ErrFenced)
-		}
 		cp.OwnerGeneration = f.generation
 	}
 	cp.UpdatedAt = time.Now().UTC()

@@ -250,6 +250,20 @@ func (t *restoringTap) acked(ctx context.Context) error {
 	return err
 }
 
+// ackTap hands a chunk's acknowledgement to its tap, under the same fence as
+// the stream's checkpoints: the finding index has one writer per key, the
+// stream's owner, and a replica whose generation ended writes neither (the
+// next owner re-reads the index before it writes).
+func ackTap(ctx context.Context, t tap) error {
+	if err := fenceHeld(ctx, "finding index update"); err != nil {
+		return err
+	}
+	if err := t.acked(ctx); err != nil {
+		return indexFailure(ctx, err)
+	}
+	return nil
+}
+
 // indexFailure marks a failure of the tap after a chunk's acks: a Kafka
 // failure, retried like one, unless the index could not be read.
 func indexFailure(ctx context.Context, err error) error {

@@ -368,8 +368,8 @@ func (s *exportStream) publishChunk(ctx context.Context, job tenable.ExportJob, 
 		return n, fmt.Errorf("chunk %d: %w", chunk, kafkaFailure(ctx, err))
 	}
 	if pub.tap != nil {
-		if err := pub.tap.acked(ctx); err != nil {
-			return n, fmt.Errorf("chunk %d: %w", chunk, indexFailure(ctx, err))
+		if err := ackTap(ctx, pub.tap); err != nil {
+			return n, fmt.Errorf("chunk %d: %w", chunk, err)
 		}
 	}
 	return pub.published, nil

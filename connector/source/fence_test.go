@@ -10,6 +10,7 @@ import (
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 	"github.com/tvmkafka/tvmkafka/pipeline/state"
+	"github.com/tvmkafka/tvmkafka/schemas"
 )
 
 // TestCheckpointWriteFencedByGeneration: under a live generation of the
@@ -93,4 +94,32 @@ func TestCheckpointWriteFencedByGeneration(t *testing.T) {
 	cancel()
 	<-aDone
 	<-bDone
+}
+
+// recordingTap counts the acknowledgements handed to it.
+type recordingTap struct{ acks int }
+
+func (r *recordingTap) record(*chunkPublisher, []byte, *schemas.Transcoder) {}
+func (r *recordingTap) acked(context.Context) error                         { r.acks++; return nil }
+
+// TestIndexUpdateFencedByGeneration: a chunk's finding-index update is made
+// under the stream's fence like its checkpoint, so a replica whose generation
+// ended does not write the index keys the next owner now writes.
+func TestIndexUpdateFencedByGeneration(t *testing.T) {
+	held, end := context.WithCancel(context.Background())
+	ctx := withFence(context.Background(), &fence{generation: 7, held: held})
+	tp := &recordingTap{}
+	if err := ackTap(ctx, tp); err != nil || tp.acks != 1 {
+		t.Fatalf("under a live generation: err %v, acks %d; want nil, 1", err, tp.acks)
+	}
+	end()
+	if err := ackTap(ctx, tp); !errors.Is(err, ErrFenced) {
+		t.Fatalf("after the generation ended: %v, want ErrFenced", err)
+	}
+	if tp.acks != 1 {
+		t.Errorf("the index was updated after the generation ended (%d updates)", tp.acks)
+	}
+	if err := ackTap(context.Background(), tp); err != nil || tp.acks != 2 {
+		t.Errorf("without a fence: err %v, acks %d; want nil, 2", err, tp.acks)
+	}
 }
