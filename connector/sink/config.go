@@ -19,7 +19,9 @@ type Config struct {
 	// MaxRequestBytes bounds each import body; it may be lowered, never raised
 	// past Tenable's 5 MB.
 	MaxRequestBytes int `envconfig:"MAX_REQUEST_BYTES" default:"5000000" desc:"import body stays strictly below this (at most 5000000)"`
-	MaxRecords      int `envconfig:"MAX_RECORDS" default:"5000" desc:"most assets per import request (the 5 MB limit usually cuts first)"`
+	// MaxRecords is high enough that the 5 MB limit cuts requests of assets
+	// of 100 bytes or more: Tenable asks for few, full requests.
+	MaxRecords int `envconfig:"MAX_RECORDS" default:"50000" desc:"most assets per import request (the 5 MB limit usually cuts first)"`
 	// Linger sends a partial batch once its oldest record waited this long.
 	Linger time.Duration `envconfig:"LINGER" default:"5s" desc:"send a partial batch after its first record waited this long"`
 	// CommitOn: "complete" commits a record's offset once its import job is
@@ -31,8 +33,9 @@ type Config struct {
 	OnJobError   string        `envconfig:"ON_JOB_ERROR" default:"resubmit" desc:"import job in ERROR: 'resubmit' or 'deadletter' its records"`
 	MaxResubmits int           `envconfig:"MAX_RESUBMITS" default:"2" desc:"resubmissions of a batch whose job failed before dead-lettering it"`
 	JobPoll      time.Duration `envconfig:"JOB_POLL" default:"2s" desc:"interval of import job status polls"`
-	// PendingBatches bounds the batches of one partition between cut and done.
-	PendingBatches int    `envconfig:"PENDING_BATCHES" default:"4" desc:"batches per partition imported but not done before reading pauses"`
+	// PendingBatches bounds the import requests between cut and done, over
+	// all partitions (each holds up to 5 MB of assets and their records).
+	PendingBatches int    `envconfig:"PENDING_BATCHES" default:"8" desc:"import requests cut but not done before reading pauses"`
 	StartOffset    string `envconfig:"START_OFFSET" default:"earliest" desc:"where a new consumer group starts: earliest or latest"`
 	// RetryMax caps the wait between attempts when Tenable or the registry keep
 	// failing; the sink never drops a record for a transient error.

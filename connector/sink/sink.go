@@ -80,11 +80,12 @@ type Options struct {
 // Sink imports the assets of the inbound topic into Tenable VM.
 //
 // Records are decoded and validated as they arrive; those that can never be
-// imported go to the dead-letter topic with the reason. The rest are gathered per
-// partition into import requests that stay below the size limit and never mix
-// cloud providers. A partition's requests are sent in order, its records'
-// offsets are committed only once done (imported, or dead-lettered), and only up
-// to the first record that is not: nothing is committed that Tenable did not take.
+// imported go to the dead-letter topic with the reason. The rest are gathered,
+// whatever their partition, into import requests that fill up to the size
+// limit and never mix cloud providers. Requests are sent in order; a record's
+// offset is committed only once done (imported, or dead-lettered), and only up
+// to its partition's first record that is not, whichever request that one
+// travels in: nothing is committed that Tenable did not take.
 type Sink struct {
 	cfg  Config
 	log  *slog.Logger

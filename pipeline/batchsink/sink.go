@@ -1,10 +1,16 @@
 // Package batchsink is the machinery of a Kafka sink that delivers records in
 // batches to a system that takes them as asynchronous jobs: it reads a topic in
-// a consumer group, turns each record into an item (a Converter), gathers a
-// partition's items into request bodies that stay below a size limit, hands
-// them to a Destination in order, follows their jobs, dead-letters what can
+// a consumer group, turns each record into an item (a Converter), gathers the
+// items into request bodies that stay below a size limit, hands them to a
+// Destination in order, follows their jobs, dead-letters what can
 // never be delivered, and commits a partition's offsets only up to the first
 // record that is not done (delivered, or dead-lettered and acknowledged).
+//
+// One request carries the records of every partition, in the order they were
+// fetched, so requests fill up to the size limit however many partitions the
+// topic has. Offsets are tracked record by record: a partition's offset moves
+// only past records whose request was delivered (or that were dead-lettered),
+// whichever requests they travelled in.
 //
 // A request the destination refuses as a whole is split in halves until only
 // the refused records remain; a job that ends in failure is resubmitted up to
@@ -133,7 +139,8 @@ type Config struct {
 	MaxResubmits int
 	// JobPoll is the interval of job status polls.
 	JobPoll time.Duration
-	// PendingBatches bounds the batches of one partition between cut and done.
+	// PendingBatches bounds the batches between cut and done; reading pauses
+	// while that many are.
 	PendingBatches int
 	// RetryMax caps the wait between attempts of a failing operation.
 	RetryMax time.Duration
@@ -194,11 +201,10 @@ type Sink[T any] struct {
 	statsMu sync.Mutex
 	stats   Stats
 
-	mu         sync.Mutex
-	partitions map[int]*partition[T]
-	fatal      error
-	fatalOnce  sync.Once
-	fatalCh    chan struct{}
+	mu        sync.Mutex
+	fatal     error
+	fatalOnce sync.Once
+	fatalCh   chan struct{}
 }
 
 // Stats are running totals, for logs and tests.
@@ -247,7 +253,7 @@ func New[T any](opts Options[T]) (*Sink[T], error) {
 		opts.Config.DrainTimeout = 2 * time.Minute
 	}
 	return &Sink[T]{cfg: opts.Config, opts: opts, log: opts.Logger, offsets: newOffsetTracker(),
-		partitions: map[int]*partition[T]{}, fatalCh: make(chan struct{})}, nil
+		fatalCh: make(chan struct{})}, nil
 }
 
 // Stats returns the running totals.
@@ -289,20 +295,10 @@ func (s *Sink[T]) Run(ctx context.Context, until map[int]int64) error {
 	commitStop := make(chan struct{})
 	go s.commitLoop(work, commitStop, commitDone)
 
-	fetchErr := s.fetchLoop(ctx, work, until)
-
-	s.mu.Lock()
-	parts := make([]*partition[T], 0, len(s.partitions))
-	for _, p := range s.partitions {
-		parts = append(parts, p)
-	}
-	s.mu.Unlock()
-	for _, p := range parts {
-		close(p.in)
-	}
-	for _, p := range parts {
-		p.wait()
-	}
+	r := newRequests(work, s)
+	fetchErr := s.fetchLoop(ctx, until, r.in)
+	close(r.in)
+	r.wait()
 	close(commitStop)
 	<-commitDone
 	commitErr := s.commit(context.WithoutCancel(work))
@@ -319,8 +315,8 @@ func (s *Sink[T]) Run(ctx context.Context, until map[int]int64) error {
 	return nil
 }
 
-// fetchLoop reads records and hands them to their partition's worker.
-func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) error {
+// fetchLoop reads records and hands them, in fetch order, to the batching.
+func (s *Sink[T]) fetchLoop(ctx context.Context, until map[int]int64, out chan<- fetched) error {
 	lastSeen := map[int]int64{}
 	caughtUp := func() bool {
 		for p, end := range until {
@@ -373,30 +369,13 @@ func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) erro
 			lastSeen[m.Partition] = m.Offset
 		}
 		epoch := s.offsets.fetched(m.Partition, m.Offset)
-		p := s.partition(work, m.Partition)
 		select {
-		case p.in <- fetched{msg: m, epoch: epoch}:
+		case out <- fetched{msg: m, epoch: epoch}:
 		case <-fetchCtx.Done():
 			// Not handed over: never marked done, so never committed.
 			return nil
 		}
 	}
-}
-
-func (s *Sink[T]) partition(ctx context.Context, id int) *partition[T] {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.partitions[id]
-	if p == nil {
-		p = newPartition(ctx, partitionDeps[T]{
-			id: id, cfg: s.cfg, log: s.log, metrics: s.opts.Metrics,
-			convert: s.opts.Converter, dest: s.opts.Destination,
-			deadLetters: s.opts.DeadLetters, valueAt: s.opts.ValueAt, retry: s.retry,
-			done: s.offsets.done, stats: s.addStats, fail: s.fail,
-		})
-		s.partitions[id] = p
-	}
-	return p
 }
 
 func (s *Sink[T]) commitLoop(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
