@@ -3,28 +3,40 @@ package sink
 // Collecting one asset's attributes, from Avro or JSON, and validating it.
 
 import (
+	"bytes"
 	"fmt"
-	"reflect"
 	"slices"
+	"strconv"
 
-	"github.com/go-json-experiment/json"
-
-	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// inboundCollector gathers the attributes of one inbound value into a
-// tenable.ImportAsset, keeping the first problem and every unknown attribute.
+// inboundCollector gathers the attributes of one inbound value, keeping the
+// first problem and every unknown attribute, and writes the import asset's
+// JSON. Attribute i's value is strs[i] (a string attribute; "" is absent) or
+// lists[i] (a list; empty is absent); their buffers are reused from value to
+// value.
 type inboundCollector struct {
-	asset      tenable.ImportAsset
+	strs       []string
+	lists      [][]string
 	unknown    []string // attributes not in the import schema
 	extraNames []string // members of the Avro extra field
 	problem    string   // the first problem found
 	items      []string // scratch for list values
 	seen       map[string]struct{}
+	out        []byte // scratch for the JSON
 }
 
 func (c *inboundCollector) reset() {
-	c.asset = tenable.ImportAsset{}
+	if c.strs == nil {
+		c.strs = make([]string, len(inboundAttrs))
+		c.lists = make([][]string, len(inboundAttrs))
+	}
+	clear(c.strs)
+	for i := range c.lists {
+		clear(c.lists[i]) // drop the references to the last value's strings
+		c.lists[i] = c.lists[i][:0]
+	}
 	c.unknown = c.unknown[:0]
 	c.extraNames = c.extraNames[:0]
 	c.problem = ""
@@ -35,10 +47,6 @@ func (c *inboundCollector) problemf(format string, args ...any) {
 	if c.problem == "" {
 		c.problem = fmt.Sprintf(format, args...)
 	}
-}
-
-func (c *inboundCollector) field(i int) reflect.Value {
-	return reflect.ValueOf(&c.asset).Elem().Field(i)
 }
 
 // setString validates and sets a string attribute; "" means absent.
@@ -59,7 +67,7 @@ func (c *inboundCollector) setString(i int, s string) {
 		}
 		s = n
 	}
-	c.field(i).SetString(s)
+	c.strs[i] = s
 }
 
 // setList validates, normalizes and sets a list attribute, dropping duplicates
@@ -70,7 +78,7 @@ func (c *inboundCollector) setList(i int, items []string) {
 		return
 	}
 	rule := &inboundAttrs[i]
-	out := make([]string, 0, len(items))
+	out := c.lists[i][:0]
 	const linearDedup = 16 // below this, a scan beats a map
 	if len(items) > linearDedup {
 		if c.seen == nil {
@@ -109,7 +117,7 @@ func (c *inboundCollector) setList(i int, items []string) {
 		c.problemf("attribute %q: %d distinct items, more than the %d the import accepts", rule.name, len(out), rule.maxItems)
 		return
 	}
-	c.field(i).Set(reflect.ValueOf(out))
+	c.lists[i] = out
 }
 
 // finish applies the rules across attributes and encodes the asset.
@@ -123,12 +131,11 @@ func (c *inboundCollector) finish() (Asset, error) {
 	if c.problem != "" {
 		return Asset{}, &InvalidError{Reason: c.problem}
 	}
-	v := reflect.ValueOf(&c.asset).Elem()
 	cloud, cloudAttr := CloudNone, ""
 	identified := false
 	for i := range inboundAttrs {
 		rule := &inboundAttrs[i]
-		if v.Field(i).IsZero() {
+		if c.strs[i] == "" && len(c.lists[i]) == 0 {
 			continue
 		}
 		identified = identified || rule.identifies
@@ -146,9 +153,70 @@ func (c *inboundCollector) finish() (Asset, error) {
 	if !identified {
 		return Asset{}, inboundInvalidf(`the asset has none of the attributes "fqdn", "ipv4", "netbios_name" and "mac_address" (non-empty); Tenable needs at least one`)
 	}
-	out, err := json.Marshal(&c.asset)
+	out, err := c.appendJSON(c.out[:0])
+	c.out = out
 	if err != nil {
 		return Asset{}, fmt.Errorf("encode import asset: %w", err)
 	}
-	return Asset{JSON: out, Cloud: cloud}, nil
+	return Asset{JSON: bytes.Clone(out), Cloud: cloud}, nil
+}
+
+// appendJSON writes the attributes as the JSON object of a
+// tenable.ImportAsset would be marshalled: in field order, absent ones left
+// out. Writing it directly spares a struct filled by reflection and its
+// marshalling, most of the cost of a record.
+func (c *inboundCollector) appendJSON(b []byte) ([]byte, error) {
+	var err error
+	b = append(b, '{')
+	first := true
+	for i := range inboundAttrs {
+		s, list := c.strs[i], c.lists[i]
+		if s == "" && len(list) == 0 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, inboundAttrKeys[i]...)
+		if !inboundAttrs[i].list {
+			if b, err = appendJSONString(b, s); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		b = append(b, '[')
+		for n, item := range list {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSONString(b, item); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// inboundAttrKeys are the attributes' quoted names and colons.
+var inboundAttrKeys = func() [][]byte {
+	keys := make([][]byte, len(inboundAttrs))
+	for i, r := range inboundAttrs {
+		keys[i] = append(strconv.AppendQuote(nil, r.name), ':')
+	}
+	return keys
+}()
+
+// appendJSONString quotes s as jsontext.AppendQuote does; printable ASCII
+// without quotes or backslashes, nearly every value, is copied as it is.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return jsontext.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
 }
