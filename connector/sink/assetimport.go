@@ -118,5 +118,7 @@ func (a assetBody) Add(asset Asset) error {
 	}
 }
 
-func (a assetBody) Bytes() []byte { return a.b.Bytes() }
-func (a assetBody) Count() int    { return a.b.Count() }
+func (a assetBody) Bytes() []byte    { return a.b.Bytes() }
+func (a assetBody) Len() int         { return a.b.Len() }
+func (a assetBody) Count() int       { return a.b.Count() }
+func (a assetBody) Item(i int) Asset { return a.b.Asset(i) }

@@ -146,7 +146,7 @@ func New(opts Options) (*Sink, error) {
 	dest := &assetImport{importer: opts.Importer, source: c.Source, maxBytes: c.MaxRequestBytes}
 	core, err := batchsink.New(batchsink.Options[Asset]{
 		Config: batchsink.Config{MaxItems: c.MaxRecords, Linger: c.Linger, CommitOnAccept: c.CommitOn == "accepted",
-			MaxResubmits: resubmits, JobPoll: c.JobPoll, PendingBatches: c.PendingBatches, RetryMax: c.RetryMax,
+			MaxResubmits: resubmits, JobPoll: c.JobPoll, PendingBatches: c.PendingBatches, MaxInFlightBytes: c.MaxInFlightBytes, RetryMax: c.RetryMax,
 			CommitEvery: c.CommitEvery, DrainTimeout: opts.DrainTimeout},
 		Topic:       opts.Topic,
 		Consumer:    opts.Consumer,

@@ -88,6 +88,7 @@ func (r *requests[T]) publishDeadLetter(f fetched, rf *Refusal) {
 			}, nil)
 		if err != nil {
 			if r.ctx.Err() != nil {
+				r.s.budget.release(f.cost)
 				return // the record stays uncommitted and is read again
 			}
 			r.s.log.Warn("could not read the value of a dead letter again; it is published as read (null)",
@@ -150,6 +151,7 @@ func (r *requests[T]) publishDeadLetter(f fetched, rf *Refusal) {
 				return err
 			})
 		}
+		r.s.budget.release(f.cost)
 		if err != nil {
 			return // the context ended: the record stays uncommitted and is read again
 		}

@@ -11,21 +11,19 @@ import (
 	"github.com/tvmkafka/tvmkafka/pipeline/retry"
 )
 
-// fetched is a record with the partition epoch its completion must quote.
+// fetched is a record with the partition epoch its completion must quote and
+// the bytes it holds of the in-flight budget.
 type fetched struct {
 	msg   kafkaio.Record
 	epoch int
+	cost  int64
 }
 
-// item is a converted record waiting in a batch.
-type item[T any] struct {
-	fetched
-	value T
-}
-
-// batch is the content of one request.
+// batch is the content of one request. Its records are kept for their
+// offsets and, should they be dead-lettered, their original bytes; the
+// converted items live only in the body (Body.Item gives them back).
 type batch[T any] struct {
-	items   []item[T]
+	items   []fetched
 	group   string
 	started time.Time
 	body    Body[T]
@@ -157,13 +155,15 @@ func (r *requests[T]) handle(f fetched) {
 		return
 	}
 	if err != nil { // the context ended while the registry was unreachable
+		r.s.budget.release(f.cost)
 		return
 	}
 	b := r.batchFor(group)
 	if b != nil {
+		before := b.body.Len()
 		err := b.body.Add(value)
 		if err == nil {
-			r.added(b, f, value)
+			r.added(b, f, b.body.Len()-before)
 			return
 		}
 		if !errors.Is(err, ErrBodyFull) {
@@ -177,20 +177,28 @@ func (r *requests[T]) handle(f fetched) {
 	body, err := r.s.opts.Destination.NewBody()
 	if err != nil {
 		r.s.fail(err)
+		r.s.budget.release(f.cost)
 		return
 	}
+	before := body.Len()
 	if err := body.Add(value); err != nil {
 		// It does not fit even in an empty request.
 		r.refuseItem(f, err)
 		return
 	}
-	b = &batch[T]{group: group, started: time.Now(), body: body, items: make([]item[T], 0, 64)}
+	b = &batch[T]{group: group, started: time.Now(), body: body, items: make([]fetched, 0, 64)}
 	r.open[group] = b
-	r.added(b, f, value)
+	r.added(b, f, body.Len()-before)
 }
 
-func (r *requests[T]) added(b *batch[T], f fetched, value T) {
-	b.items = append(b.items, item[T]{fetched: f, value: value})
+// added records that f joined b's body, where it takes share bytes: its
+// budget reservation (which counted its value's length for the share) is
+// set to what the body really holds.
+func (r *requests[T]) added(b *batch[T], f fetched, share int) {
+	adjust := int64(share - len(f.msg.Value))
+	f.cost += adjust
+	r.s.budget.adjust(adjust)
+	b.items = append(b.items, f)
 	if len(b.items) >= r.cfg.MaxItems {
 		r.cut(b)
 	}
@@ -253,7 +261,8 @@ func (r *requests[T]) cut(b *batch[T]) {
 	select {
 	case r.slots <- struct{}{}:
 	case <-r.ctx.Done():
-		return // abandoned: never done, so never committed
+		r.free(b.items) // never done, so never committed
+		return
 	}
 	r.queue <- b
 }
@@ -266,37 +275,50 @@ func (r *requests[T]) release() { <-r.slots }
 func (r *requests[T]) submitLoop() {
 	for b := range r.queue {
 		if r.ctx.Err() != nil {
+			r.free(b.items)
 			r.release()
 			continue
 		}
-		r.submit(b.items, b.body.Bytes(), 0, b.full, r.release)
+		r.submit(b.items, b.body, 0, b.full, r.release)
 	}
 }
 
-// build makes the body of items; only the halves of a refused request need it,
-// since a batch's body is built as it fills.
-func (r *requests[T]) build(items []item[T]) ([]byte, error) {
+// free gives back the budget of records the sink no longer holds: their job
+// completed, or the work is stopping and they are abandoned (uncommitted,
+// read again on restart). Records that are dead-lettered give theirs back
+// once the dead letter is settled.
+func (r *requests[T]) free(items []fetched) {
+	for _, it := range items {
+		r.s.budget.release(it.cost)
+	}
+}
+
+// build makes the body of the items from..to of parent; only the halves of a
+// refused request need it, since a batch's body is built as it fills.
+func (r *requests[T]) build(parent Body[T], from, to int) (Body[T], error) {
 	b, err := r.s.opts.Destination.NewBody()
 	if err != nil {
 		return nil, err
 	}
-	for _, it := range items {
-		if err := b.Add(it.value); err != nil {
+	for i := from; i < to; i++ {
+		if err := b.Add(parent.Item(i)); err != nil {
 			return nil, fmt.Errorf("build the body of part of a refused request: %w", err)
 		}
 	}
-	return b.Bytes(), nil
+	return b, nil
 }
 
-// submit delivers items, whose body is body, splitting them when the
-// destination refuses the request as a whole, so only the records it refuses
-// are dead-lettered. finished runs once every item is done or abandoned.
-// full tells a batch cut by size, whose fill the stats report.
-func (r *requests[T]) submit(items []item[T], body []byte, resubmits int, full bool, finished func()) {
+// submit delivers items, whose body is body (item i is body.Item(i)),
+// splitting them when the destination refuses the request as a whole, so only
+// the records it refuses are dead-lettered. finished runs once every item is
+// done or abandoned. full tells a batch cut by size, whose fill the stats
+// report.
+func (r *requests[T]) submit(items []fetched, body Body[T], resubmits int, full bool, finished func()) {
+	data := body.Bytes()
 	var jobID string
 	err := r.s.retry(r.ctx, "submit request", func(ctx context.Context) error {
 		var err error
-		jobID, err = r.s.opts.Destination.Submit(ctx, body)
+		jobID, err = r.s.opts.Destination.Submit(ctx, data)
 		if _, refused := asRefusal(err); refused {
 			return retry.Permanent(err)
 		}
@@ -307,18 +329,19 @@ func (r *requests[T]) submit(items []item[T], body []byte, resubmits int, full b
 	case err == nil:
 	case refused:
 		if len(items) == 1 {
-			r.deadLetter(items[0].fetched, refusal)
+			r.deadLetter(items[0], refusal)
 			finished()
 			return
 		}
 		// Narrow it down: halves the destination takes are delivered, the rest split again.
 		mid := len(items) / 2
 		r.s.log.Warn("request refused; splitting it to find the refused records", "records", len(items), "error", err)
-		halves := [][]item[T]{items[:mid], items[mid:]}
-		bodies := make([][]byte, 2)
-		for i, h := range halves {
-			if bodies[i], err = r.build(h); err != nil {
+		halves := [][]fetched{items[:mid], items[mid:]}
+		bodies := make([]Body[T], 2)
+		for i, bounds := range [][2]int{{0, mid}, {mid, len(items)}} {
+			if bodies[i], err = r.build(body, bounds[0], bounds[1]); err != nil {
 				r.s.fail(err)
+				r.free(items)
 				finished()
 				return
 			}
@@ -330,29 +353,31 @@ func (r *requests[T]) submit(items []item[T], body []byte, resubmits int, full b
 		go func() { wg.Wait(); finished() }()
 		return
 	case r.ctx.Err() != nil:
-		finished() // abandoned: not done, never committed, read again on restart
+		r.free(items) // not done, never committed, read again on restart
+		finished()
 		return
 	default:
 		// Bad keys, missing permission: every request would fail the same way.
 		r.s.fail(fmt.Errorf("deliver to the destination: %w", err))
+		r.free(items)
 		finished()
 		return
 	}
 	r.s.addStats(func(st *Stats) {
 		st.Requests++
-		st.RequestBytes += int64(len(body))
-		st.RequestBytesMax = max(st.RequestBytesMax, len(body))
+		st.RequestBytes += int64(len(data))
+		st.RequestBytesMax = max(st.RequestBytesMax, len(data))
 		if full {
 			st.FullRequests++
-			st.FullRequestBytes += int64(len(body))
+			st.FullRequestBytes += int64(len(data))
 		}
 	})
 	m := &r.s.opts.Metrics
 	add(r.ctx, m.Requests, 1)
 	if m.RequestBytes != nil {
-		m.RequestBytes.Record(r.ctx, int64(len(body)))
+		m.RequestBytes.Record(r.ctx, int64(len(data)))
 	}
-	r.s.log.Info("request accepted", "records", len(items), "bytes", len(body), "job", jobID)
+	r.s.log.Info("request accepted", "records", len(items), "bytes", len(data), "job", jobID)
 	if r.cfg.CommitOnAccept {
 		r.markDone(items)
 	}
@@ -364,7 +389,7 @@ func (r *requests[T]) submit(items []item[T], body []byte, resubmits int, full b
 }
 
 // follow polls a job to its end and settles its records.
-func (r *requests[T]) follow(jobID string, items []item[T], body []byte, resubmits int, finished func()) {
+func (r *requests[T]) follow(jobID string, items []fetched, body Body[T], resubmits int, finished func()) {
 	var job JobStatus
 	err := r.s.retry(r.ctx, "job status", func(ctx context.Context) error {
 		for {
@@ -384,6 +409,7 @@ func (r *requests[T]) follow(jobID string, items []item[T], body []byte, resubmi
 		if r.ctx.Err() == nil {
 			r.s.log.Error("job could not be followed", "job", jobID, "error", err)
 		}
+		r.free(items)
 		finished()
 		return
 	}
@@ -407,6 +433,7 @@ func (r *requests[T]) follow(jobID string, items []item[T], body []byte, resubmi
 		if !r.cfg.CommitOnAccept {
 			r.markDone(items)
 		}
+		r.free(items)
 		finished()
 		return
 	}
@@ -419,7 +446,7 @@ func (r *requests[T]) follow(jobID string, items []item[T], body []byte, resubmi
 		return
 	}
 	for _, it := range items {
-		r.deadLetter(it.fetched, job.Failure)
+		r.deadLetter(it, job.Failure)
 	}
 	finished()
 }
@@ -427,7 +454,7 @@ func (r *requests[T]) follow(jobID string, items []item[T], body []byte, resubmi
 // markDone marks each record of a delivered request done in its own
 // partition's offsets; the tracker moves a partition's committable offset only
 // over records all done, whatever other requests still hold earlier ones.
-func (r *requests[T]) markDone(items []item[T]) {
+func (r *requests[T]) markDone(items []fetched) {
 	for _, it := range items {
 		r.s.offsets.done(it.msg.Partition, it.msg.Offset, it.epoch)
 	}

@@ -59,6 +59,10 @@ type Converter[T any] interface {
 	// record to the dead-letter topic with its reason; any other error is
 	// retried (a schema registry that cannot be reached, say). group keeps items
 	// apart: one request holds items of one group, and the empty group joins any.
+	//
+	// Convert is called by one goroutine at a time, and the item is added to a
+	// body before the next call and not kept: it may share memory the next
+	// call overwrites.
 	Convert(ctx context.Context, rec kafkaio.Record) (item T, group string, err error)
 }
 
@@ -70,8 +74,14 @@ type Body[T any] interface {
 	Add(item T) error
 	// Bytes is the complete body; the sink reads it only after the last Add.
 	Bytes() []byte
+	// Len is the body's length in bytes so far.
+	Len() int
 	// Count is the number of items in the body.
 	Count() int
+	// Item returns the i-th item added, as Add took it; it may share the
+	// body's memory. The sink keeps items only in their body, and takes
+	// them back from it to split a refused request.
+	Item(i int) T
 }
 
 // ErrBodyFull is returned by Body.Add when the item does not fit in what is
@@ -142,6 +152,13 @@ type Config struct {
 	// PendingBatches bounds the batches between cut and done; reading pauses
 	// while that many are.
 	PendingBatches int
+	// MaxInFlightBytes bounds the memory of the records between fetch and
+	// done: each holds its key, value and headers, a fixed overhead
+	// (recordOverhead) and its share of a request body. Reading pauses while
+	// the bound is reached, whatever the topic's size or the time jobs take;
+	// it should hold a few full requests' records, or requests are cut by
+	// Linger before they are full.
+	MaxInFlightBytes int64
 	// RetryMax caps the wait between attempts of a failing operation.
 	RetryMax time.Duration
 	// CommitEvery is how often done offsets are committed.
@@ -197,6 +214,7 @@ type Sink[T any] struct {
 	opts    Options[T]
 	log     *slog.Logger
 	offsets *offsetTracker
+	budget  *budget
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -237,7 +255,8 @@ func (s *Sink[T]) addStats(f func(*Stats)) {
 // New checks the options and returns a sink.
 func New[T any](opts Options[T]) (*Sink[T], error) {
 	c := opts.Config
-	if c.MaxItems < 1 || c.Linger <= 0 || c.MaxResubmits < 0 || c.JobPoll <= 0 || c.PendingBatches < 1 || c.RetryMax <= 0 || c.CommitEvery <= 0 {
+	if c.MaxItems < 1 || c.Linger <= 0 || c.MaxResubmits < 0 || c.JobPoll <= 0 || c.PendingBatches < 1 || c.RetryMax <= 0 || c.CommitEvery <= 0 ||
+		c.MaxInFlightBytes < 1 {
 		return nil, fmt.Errorf("batchsink: invalid configuration %+v", c)
 	}
 	if opts.Consumer == nil || opts.Converter == nil || opts.Destination == nil || opts.DeadLetters.Publisher == nil || opts.DeadLetters.Topic == "" {
@@ -253,7 +272,7 @@ func New[T any](opts Options[T]) (*Sink[T], error) {
 		opts.Config.DrainTimeout = 2 * time.Minute
 	}
 	return &Sink[T]{cfg: opts.Config, opts: opts, log: opts.Logger, offsets: newOffsetTracker(),
-		fatalCh: make(chan struct{})}, nil
+		budget: newBudget(opts.Config.MaxInFlightBytes), fatalCh: make(chan struct{})}, nil
 }
 
 // Stats returns the running totals.
@@ -363,6 +382,16 @@ func (s *Sink[T]) fetchLoop(ctx context.Context, until map[int]int64, out chan<-
 			}
 			return fmt.Errorf("fetch from %s: %w", s.opts.Topic, err)
 		}
+		// Wait for room before fetching more: the records held until they
+		// are done are what the sink's memory is made of.
+		cost := recordCost(&m)
+		if s.budget.acquire(fetchCtx, cost) != nil {
+			// Not handed over: never marked done, so never committed.
+			if ctx.Err() != nil && until != nil {
+				return fmt.Errorf("stopped before catching up with the inbound topic: %w", ctx.Err())
+			}
+			return nil
+		}
 		s.addStats(func(st *Stats) { st.Fetched++ })
 		add(ctx, s.opts.Metrics.Fetched, 1)
 		if m.Offset > lastSeen[m.Partition] {
@@ -370,7 +399,7 @@ func (s *Sink[T]) fetchLoop(ctx context.Context, until map[int]int64, out chan<-
 		}
 		epoch := s.offsets.fetched(m.Partition, m.Offset)
 		select {
-		case out <- fetched{msg: m, epoch: epoch}:
+		case out <- fetched{msg: m, epoch: epoch, cost: cost}:
 		case <-fetchCtx.Done():
 			// Not handed over: never marked done, so never committed.
 			return nil
