@@ -102,6 +102,9 @@ func init() {
 
 func checkInboundAttrs() error {
 	t := reflect.TypeFor[tenable.ImportAsset]()
+	if len(inboundAttrs) > 64 {
+		return fmt.Errorf("%d attributes, more than the 64 bits of inboundCollector.set", len(inboundAttrs))
+	}
 	if t.NumField() != len(inboundAttrs) {
 		return fmt.Errorf("tenable.ImportAsset has %d fields, the attribute table %d", t.NumField(), len(inboundAttrs))
 	}

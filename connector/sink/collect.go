@@ -5,6 +5,7 @@ package sink
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 
@@ -25,6 +26,9 @@ type inboundCollector struct {
 	items      []string // scratch for list values
 	seen       map[string]struct{}
 	out        []byte // scratch for the JSON
+	// set has bit i when attribute i has a value, so that reset, finish and
+	// appendJSON visit only those (a few of the 42).
+	set uint64
 }
 
 func (c *inboundCollector) reset() {
@@ -32,11 +36,13 @@ func (c *inboundCollector) reset() {
 		c.strs = make([]string, len(inboundAttrs))
 		c.lists = make([][]string, len(inboundAttrs))
 	}
-	clear(c.strs)
-	for i := range c.lists {
+	for m := c.set; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		c.strs[i] = ""
 		clear(c.lists[i]) // drop the references to the last value's strings
 		c.lists[i] = c.lists[i][:0]
 	}
+	c.set = 0
 	c.unknown = c.unknown[:0]
 	c.extraNames = c.extraNames[:0]
 	c.problem = ""
@@ -68,6 +74,9 @@ func (c *inboundCollector) setString(i int, s string) {
 		s = n
 	}
 	c.strs[i] = s
+	if s != "" {
+		c.set |= 1 << i
+	}
 }
 
 // setList validates, normalizes and sets a list attribute, dropping duplicates
@@ -118,10 +127,15 @@ func (c *inboundCollector) setList(i int, items []string) {
 		return
 	}
 	c.lists[i] = out
+	if len(out) > 0 {
+		c.set |= 1 << i
+	}
 }
 
-// finish applies the rules across attributes and encodes the asset.
-func (c *inboundCollector) finish() (Asset, error) {
+// finish applies the rules across attributes and encodes the asset. With out
+// nil, the asset's JSON is its own; otherwise it is written over *out, which
+// keeps the buffer, and is valid until the next decode into it.
+func (c *inboundCollector) finish(out *[]byte) (Asset, error) {
 	if len(c.unknown) > 0 {
 		return Asset{}, &InvalidError{Reason: inboundUnknownReason(c.unknown, "")}
 	}
@@ -133,11 +147,8 @@ func (c *inboundCollector) finish() (Asset, error) {
 	}
 	cloud, cloudAttr := CloudNone, ""
 	identified := false
-	for i := range inboundAttrs {
-		rule := &inboundAttrs[i]
-		if c.strs[i] == "" && len(c.lists[i]) == 0 {
-			continue
-		}
+	for m := c.set; m != 0; m &= m - 1 {
+		rule := &inboundAttrs[bits.TrailingZeros64(m)]
 		identified = identified || rule.identifies
 		if rule.cloud == CloudNone {
 			continue
@@ -153,12 +164,20 @@ func (c *inboundCollector) finish() (Asset, error) {
 	if !identified {
 		return Asset{}, inboundInvalidf(`the asset has none of the attributes "fqdn", "ipv4", "netbios_name" and "mac_address" (non-empty); Tenable needs at least one`)
 	}
-	out, err := c.appendJSON(c.out[:0])
-	c.out = out
+	if out != nil {
+		js, err := c.appendJSON((*out)[:0])
+		if err != nil {
+			return Asset{}, fmt.Errorf("encode import asset: %w", err)
+		}
+		*out = js
+		return Asset{JSON: js, Cloud: cloud}, nil
+	}
+	js, err := c.appendJSON(c.out[:0])
+	c.out = js
 	if err != nil {
 		return Asset{}, fmt.Errorf("encode import asset: %w", err)
 	}
-	return Asset{JSON: bytes.Clone(out), Cloud: cloud}, nil
+	return Asset{JSON: bytes.Clone(js), Cloud: cloud}, nil
 }
 
 // appendJSON writes the attributes as the JSON object of a
@@ -169,11 +188,9 @@ func (c *inboundCollector) appendJSON(b []byte) ([]byte, error) {
 	var err error
 	b = append(b, '{')
 	first := true
-	for i := range inboundAttrs {
+	for m := c.set; m != 0; m &= m - 1 { // ascending: field order
+		i := bits.TrailingZeros64(m)
 		s, list := c.strs[i], c.lists[i]
-		if s == "" && len(list) == 0 {
-			continue
-		}
 		if !first {
 			b = append(b, ',')
 		}

@@ -32,6 +32,7 @@ func TestCollectorJSONIsTheMarshalledImportAsset(t *testing.T) {
 				c.strs[i] = v
 				w.Field(i).SetString(v)
 			}
+			c.set |= 1 << i
 		}
 		got, err := c.appendJSON(nil)
 		if err != nil {

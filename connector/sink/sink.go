@@ -150,7 +150,7 @@ func New(opts Options) (*Sink, error) {
 			CommitEvery: c.CommitEvery, DrainTimeout: opts.DrainTimeout},
 		Topic:       opts.Topic,
 		Consumer:    opts.Consumer,
-		Converter:   assetConverter{dec: opts.Decoder},
+		Converter:   &assetConverter{dec: opts.Decoder},
 		Destination: dest,
 		DeadLetters: batchsink.DeadLetters{Topic: opts.DeadLetterTopic, Publisher: opts.DeadLetters,
 			Connector: "tvmkafka-sink", Class: "tvmkafka.sink", ExceptionPrefix: "tvmkafka."},

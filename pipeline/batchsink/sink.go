@@ -364,15 +364,20 @@ func (s *Sink[T]) fetchLoop(ctx context.Context, until map[int]int64, out chan<-
 		// A broker restart or a coordinator moving must not end the sink:
 		// fetch again until Kafka is back, as long as the error is not
 		// permanent (a closed consumer, refused credentials).
-		var m kafkaio.Record
-		err := s.retry(fetchCtx, "fetch from "+s.opts.Topic, func(ctx context.Context) error {
-			var err error
-			m, err = s.opts.Consumer.Fetch(ctx)
-			if err != nil && ctx.Err() != nil {
-				return retry.Permanent(err) // stopping, not failing
-			}
-			return err
-		})
+		// The first attempt goes without the retry machinery: nearly every
+		// fetch succeeds, and it is paid per record. After a failure, the
+		// retry loop fetches again (at once, then waiting longer each time).
+		m, err := s.opts.Consumer.Fetch(fetchCtx)
+		if err != nil && fetchCtx.Err() == nil {
+			err = s.retry(fetchCtx, "fetch from "+s.opts.Topic, func(ctx context.Context) error {
+				var err error
+				m, err = s.opts.Consumer.Fetch(ctx)
+				if err != nil && ctx.Err() != nil {
+					return retry.Permanent(err) // stopping, not failing
+				}
+				return err
+			})
+		}
 		if err != nil {
 			if fetchCtx.Err() != nil {
 				if ctx.Err() != nil && until != nil {
