@@ -227,27 +227,15 @@ func attrCheckCPE22(s string) (string, string) {
 // attrCheckText is the rule of every string: valid UTF-8, no control characters,
 // not only white space.
 func attrCheckText(s string) string {
-	// Nearly every value is printable ASCII: one pass over the bytes settles
+	// Nearly every value is printable ASCII: one pass over the words settles
 	// it without decoding runes.
-	blank := true
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= 0x7f {
-			ascii = false
-			break
-		}
-		if c != ' ' {
-			blank = false
-		}
-	}
-	if ascii {
-		if blank {
+	if printablePrefix(s) == len(s) {
+		if strings.TrimLeft(s, " ") == "" {
 			return "is only white space"
 		}
 		return ""
 	}
-	blank = true
+	blank := true
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {

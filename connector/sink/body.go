@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -90,6 +91,12 @@ func (b *BodyBuilder) Add(a Asset) error {
 				ErrAssetTooLarge, len(a.JSON), b.maxBytes, b.maxBytes-1-b.envelope-len(bodyBuilderClosing))
 		}
 		return ErrBodyFull
+	}
+	if need := b.sizeWith(a); need > cap(b.buf) {
+		// Double, up to the limit the body stays below: append grows a large
+		// slice by a quarter, which copies a full body about twenty times
+		// over as it fills.
+		b.buf = slices.Grow(b.buf, min(max(2*cap(b.buf), need), b.maxBytes)-len(b.buf))
 	}
 	b.buf = b.buf[:len(b.buf)-len(bodyBuilderClosing)]
 	if b.count > 0 {

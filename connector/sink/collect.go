@@ -228,10 +228,8 @@ var inboundAttrKeys = func() [][]byte {
 // appendJSONString quotes s as jsontext.AppendQuote does; printable ASCII
 // without quotes or backslashes, nearly every value, is copied as it is.
 func appendJSONString(b []byte, s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
-			return jsontext.AppendQuote(b, s)
-		}
+	if jsonPlainPrefix(s) != len(s) {
+		return jsontext.AppendQuote(b, s)
 	}
 	b = append(b, '"')
 	b = append(b, s...)

@@ -116,18 +116,14 @@ func scanJSONString(value []byte, i int) (s string, next int, ok bool) {
 		return "", 0, false
 	}
 	start := i + 1
-	for j := start; j < len(value); j++ {
-		switch c := value[j]; {
-		case c == '"':
-			if j == start {
-				return "", j + 1, true
-			}
-			return unsafe.String(&value[start], j-start), j + 1, true
-		case c < 0x20 || c >= 0x7f || c == '\\':
-			return "", 0, false
-		}
+	j := start + jsonPlainPrefix(value[start:])
+	switch {
+	case j == len(value) || value[j] != '"':
+		return "", 0, false // an escape, another character, or the end
+	case j == start:
+		return "", j + 1, true
 	}
-	return "", 0, false
+	return unsafe.String(&value[start], j-start), j + 1, true
 }
 
 // skipJSONSpace returns the index of the first byte at or after i that is not
