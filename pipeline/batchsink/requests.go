@@ -49,10 +49,14 @@ type requests[T any] struct {
 	queue chan *batch[T]
 	// slots bounds batches between cut and done (PendingBatches).
 	slots chan struct{}
-	dead  chan deadLetter
-	jobs  sync.WaitGroup // jobs being followed
-	acks  sync.WaitGroup // dead letters waiting for Kafka's acknowledgement
-	ended chan struct{}
+	// lastItems is the size of the last batch cut, the capacity a new one
+	// starts with: growing a batch of tens of thousands of records copies it
+	// over and over.
+	lastItems int
+	dead      chan deadLetter
+	jobs      sync.WaitGroup // jobs being followed
+	acks      sync.WaitGroup // dead letters waiting for Kafka's acknowledgement
+	ended     chan struct{}
 }
 
 func newRequests[T any](ctx context.Context, s *Sink[T]) *requests[T] {
@@ -186,7 +190,7 @@ func (r *requests[T]) handle(f fetched) {
 		r.refuseItem(f, err)
 		return
 	}
-	b = &batch[T]{group: group, started: time.Now(), body: body, items: make([]fetched, 0, 64)}
+	b = &batch[T]{group: group, started: time.Now(), body: body, items: make([]fetched, 0, max(64, r.lastItems))}
 	r.open[group] = b
 	r.added(b, f, body.Len()-before)
 }
@@ -258,6 +262,9 @@ func (r *requests[T]) flushAll() {
 // batches are not done (backpressure on the fetch loop).
 func (r *requests[T]) cut(b *batch[T]) {
 	delete(r.open, b.group)
+	if b.full {
+		r.lastItems = len(b.items) // a batch cut by linger says little of the next
+	}
 	select {
 	case r.slots <- struct{}{}:
 	case <-r.ctx.Done():

@@ -182,6 +182,10 @@ func add(ctx context.Context, c metric.Int64Counter, n int64, kv ...string) {
 	if c == nil {
 		return
 	}
+	if len(kv) == 0 { // per record: no attribute set to build
+		c.Add(ctx, n)
+		return
+	}
 	a := make([]attribute.KeyValue, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		a = append(a, attribute.String(kv[i], kv[i+1]))
