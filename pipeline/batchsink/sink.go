@@ -12,6 +12,11 @@
 // only past records whose request was delivered (or that were dead-lettered),
 // whichever requests they travelled in.
 //
+// Memory is bounded by Config.MaxInFlightBytes: each record holds a share of
+// it from fetch until it is done or abandoned (its bytes, a fixed overhead and
+// its part of a request body), and reading waits while the budget is spent.
+// Converted items live only in their request body.
+//
 // A request the destination refuses as a whole is split in halves until only
 // the refused records remain; a job that ends in failure is resubmitted up to
 // a bound, then its records are dead-lettered. Transient failures are retried
