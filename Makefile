@@ -87,7 +87,7 @@ fuzz: ## run every fuzz target for FUZZTIME each; red only when a target found a
 bench: ## micro-benchmarks (no network): decoding, transcoding, rendering, batching
 	$(GO) test -run '^$$' -bench . -skip 'EndToEnd|DumpTopics' -benchmem ./...
 
-bench-e2e: deps ## end to end with the real broker: source (100k and 1M findings: records/s, CPU/record, peak RSS) and sink (100k assets: assets/s, request fill)
+bench-e2e: deps ## end to end with the real broker: source (100k and 1M findings: records/s, CPU/record, peak RSS) and sink (100k assets: assets/s, CPU/asset, peak RSS, requests, request fill)
 	$(WITH_BROKER) $(GO) test ./connector/source ./connector/sink -run '^$$' -bench 'VulnsEndToEnd|SinkEndToEnd' -benchtime 1x -timeout 30m
 
 bench-peer: deps ## tvmkafka side by side with a pyTenable + confluent-kafka pipeline (vulns, assets, compliance, sink): CPU/record, records/s, peak RSS, ratios

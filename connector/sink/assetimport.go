@@ -14,11 +14,16 @@ import (
 )
 
 // assetConverter turns inbound records into validated assets, grouped by cloud
-// provider, since one import request never mixes providers.
-type assetConverter struct{ dec *Decoder }
+// provider, since one import request never mixes providers. The asset's JSON
+// is written over one buffer, record after record: the sink copies it into a
+// request body before it converts the next record (batchsink.Converter).
+type assetConverter struct {
+	dec *Decoder
+	out []byte
+}
 
-func (c assetConverter) Convert(ctx context.Context, rec kafkaio.Record) (Asset, string, error) {
-	a, err := c.dec.Decode(ctx, rec.Value)
+func (c *assetConverter) Convert(ctx context.Context, rec kafkaio.Record) (Asset, string, error) {
+	a, err := c.dec.decode(ctx, rec.Value, &c.out)
 	var invalid *InvalidError
 	if errors.As(err, &invalid) {
 		return Asset{}, "", &batchsink.Refusal{Stage: batchsink.StageConvert, Exception: "InvalidAsset", Reason: invalid.Reason, Err: err}
@@ -118,5 +123,7 @@ func (a assetBody) Add(asset Asset) error {
 	}
 }
 
-func (a assetBody) Bytes() []byte { return a.b.Bytes() }
-func (a assetBody) Count() int    { return a.b.Count() }
+func (a assetBody) Bytes() []byte    { return a.b.Bytes() }
+func (a assetBody) Len() int         { return a.b.Len() }
+func (a assetBody) Count() int       { return a.b.Count() }
+func (a assetBody) Item(i int) Asset { return a.b.Asset(i) }

@@ -102,6 +102,9 @@ func init() {
 
 func checkInboundAttrs() error {
 	t := reflect.TypeFor[tenable.ImportAsset]()
+	if len(inboundAttrs) > 64 {
+		return fmt.Errorf("%d attributes, more than the 64 bits of inboundCollector.set", len(inboundAttrs))
+	}
 	if t.NumField() != len(inboundAttrs) {
 		return fmt.Errorf("tenable.ImportAsset has %d fields, the attribute table %d", t.NumField(), len(inboundAttrs))
 	}
@@ -128,7 +131,24 @@ func attrCheckHostName(s string) (string, string) {
 	if len(s) > 255 {
 		return "", fmt.Sprintf("is not a host name: it is %d bytes long, more than 255", len(s))
 	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+		if attrHostNameRefused[c] {
+			if c <= ' ' || c == 0x7f {
+				return "", "is not a host name: it contains white space"
+			}
+			return "", fmt.Sprintf("is not a host name: it contains %q", rune(c))
+		}
+	}
 	for _, r := range s {
+		if ascii {
+			break // checked above
+		}
 		switch {
 		case unicode.IsSpace(r):
 			return "", "is not a host name: it contains white space"
@@ -142,12 +162,31 @@ func attrCheckHostName(s string) (string, string) {
 	return s, ""
 }
 
+// attrHostNameRefused are the ASCII bytes attrCheckHostName refuses: white
+// space and the characters that never occur in a host name.
+var attrHostNameRefused = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = unicode.IsSpace(rune(c)) || strings.ContainsRune(`/\:@,;|<>"'?*#`, rune(c))
+	}
+	return t
+}()
+
 func attrCheckIPv4(s string) (string, string) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
 		return "", "is not an IPv4 address"
 	}
-	return a.String(), ""
+	return attrCanonical(s, a), ""
+}
+
+// attrCanonical returns s when it already is a's canonical text, sparing a
+// new string for the common case.
+func attrCanonical(s string, a netip.Addr) string {
+	var buf [64]byte
+	if b := a.AppendTo(buf[:0]); string(b) != s {
+		return string(b)
+	}
+	return s
 }
 
 // attrCheckIPv6 accepts IPv6 addresses without zone and normalizes them to their
@@ -160,7 +199,7 @@ func attrCheckIPv6(s string) (string, string) {
 	if a.Zone() != "" {
 		return "", "is an IPv6 address with a zone, which an asset address cannot have"
 	}
-	return a.String(), ""
+	return attrCanonical(s, a), ""
 }
 
 // attrCheckMAC accepts 48-bit MAC addresses in any form net.ParseMAC reads and
@@ -188,6 +227,14 @@ func attrCheckCPE22(s string) (string, string) {
 // attrCheckText is the rule of every string: valid UTF-8, no control characters,
 // not only white space.
 func attrCheckText(s string) string {
+	// Nearly every value is printable ASCII: one pass over the words settles
+	// it without decoding runes.
+	if printablePrefix(s) == len(s) {
+		if strings.TrimLeft(s, " ") == "" {
+			return "is only white space"
+		}
+		return ""
+	}
 	blank := true
 	for i, r := range s {
 		if r == utf8.RuneError {

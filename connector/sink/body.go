@@ -3,6 +3,7 @@ package sink
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -27,6 +28,10 @@ type BodyBuilder struct {
 	envelope int    // length of `{"source":"...","assets":[`
 	buf      []byte // the whole body: envelope, assets separated by commas, "]}"
 	count    int
+	// starts and clouds are each asset's offset in buf and its provider, so
+	// Asset can give it back: the sink keeps assets only in their body.
+	starts []uint32
+	clouds []Cloud
 }
 
 // bodyBuilderClosing ends every body.
@@ -87,10 +92,18 @@ func (b *BodyBuilder) Add(a Asset) error {
 		}
 		return ErrBodyFull
 	}
+	if need := b.sizeWith(a); need > cap(b.buf) {
+		// Double, up to the limit the body stays below: append grows a large
+		// slice by a quarter, which copies a full body about twenty times
+		// over as it fills.
+		b.buf = slices.Grow(b.buf, min(max(2*cap(b.buf), need), b.maxBytes)-len(b.buf))
+	}
 	b.buf = b.buf[:len(b.buf)-len(bodyBuilderClosing)]
 	if b.count > 0 {
 		b.buf = append(b.buf, ',')
 	}
+	b.starts = append(b.starts, uint32(len(b.buf)))
+	b.clouds = append(b.clouds, a.Cloud)
 	b.buf = append(b.buf, a.JSON...)
 	b.buf = append(b.buf, bodyBuilderClosing...)
 	b.count++
@@ -104,6 +117,16 @@ func (b *BodyBuilder) Len() int { return len(b.buf) }
 // Count is the number of assets in the body.
 func (b *BodyBuilder) Count() int { return b.count }
 
+// Asset returns the i-th asset added (0 <= i < Count). Its JSON aliases the
+// body's buffer and is valid until the next Add or Reset.
+func (b *BodyBuilder) Asset(i int) Asset {
+	end := len(b.buf) - len(bodyBuilderClosing)
+	if i+1 < b.count {
+		end = int(b.starts[i+1]) - 1 // the comma before the next one
+	}
+	return Asset{JSON: b.buf[b.starts[i]:end:end], Cloud: b.clouds[i]}
+}
+
 // Bytes returns the complete JSON body. It aliases the builder's buffer and is
 // valid until the next Add or Reset.
 func (b *BodyBuilder) Bytes() []byte { return b.buf }
@@ -112,4 +135,6 @@ func (b *BodyBuilder) Bytes() []byte { return b.buf }
 func (b *BodyBuilder) Reset() {
 	b.buf = append(b.buf[:b.envelope], bodyBuilderClosing...)
 	b.count = 0
+	b.starts = b.starts[:0]
+	b.clouds = b.clouds[:0]
 }

@@ -374,3 +374,29 @@ func TestBodyBuilderRefusesNonObjects(t *testing.T) {
 		t.Fatal("refused assets changed the body")
 	}
 }
+
+// TestBodyBuilderGivesBackItsAssets: the sink keeps assets only in their body
+// and takes them back from it to split a refused request; each must come
+// back as it was added, cloud provider included, also after a Reset.
+func TestBodyBuilderGivesBackItsAssets(t *testing.T) {
+	b, err := NewBodyBuilder("cmdb", 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := []Asset{paddedInboundAsset(t, 70), paddedInboundAsset(t, 90), paddedInboundAsset(t, 80)}
+	added[1].Cloud = CloudAWS
+	for round := range 2 {
+		for _, a := range added {
+			if err := b.Add(a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, want := range added {
+			if got := b.Asset(i); string(got.JSON) != string(want.JSON) || got.Cloud != want.Cloud {
+				t.Errorf("round %d: Asset(%d) = %s (%v), want %s (%v)", round, i, got.JSON, got.Cloud, want.JSON, want.Cloud)
+			}
+		}
+		b.Reset()
+		added = added[1:] // the second round starts with another asset
+	}
+}

@@ -3,28 +3,46 @@ package sink
 // Collecting one asset's attributes, from Avro or JSON, and validating it.
 
 import (
+	"bytes"
 	"fmt"
-	"reflect"
+	"math/bits"
 	"slices"
+	"strconv"
 
-	"github.com/go-json-experiment/json"
-
-	"github.com/tvmkafka/tvmkafka/connector/tenable"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// inboundCollector gathers the attributes of one inbound value into a
-// tenable.ImportAsset, keeping the first problem and every unknown attribute.
+// inboundCollector gathers the attributes of one inbound value, keeping the
+// first problem and every unknown attribute, and writes the import asset's
+// JSON. Attribute i's value is strs[i] (a string attribute; "" is absent) or
+// lists[i] (a list; empty is absent); their buffers are reused from value to
+// value.
 type inboundCollector struct {
-	asset      tenable.ImportAsset
+	strs       []string
+	lists      [][]string
 	unknown    []string // attributes not in the import schema
 	extraNames []string // members of the Avro extra field
 	problem    string   // the first problem found
 	items      []string // scratch for list values
 	seen       map[string]struct{}
+	out        []byte // scratch for the JSON
+	// set has bit i when attribute i has a value, so that reset, finish and
+	// appendJSON visit only those (a few of the 42).
+	set uint64
 }
 
 func (c *inboundCollector) reset() {
-	c.asset = tenable.ImportAsset{}
+	if c.strs == nil {
+		c.strs = make([]string, len(inboundAttrs))
+		c.lists = make([][]string, len(inboundAttrs))
+	}
+	for m := c.set; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros64(m)
+		c.strs[i] = ""
+		clear(c.lists[i]) // drop the references to the last value's strings
+		c.lists[i] = c.lists[i][:0]
+	}
+	c.set = 0
 	c.unknown = c.unknown[:0]
 	c.extraNames = c.extraNames[:0]
 	c.problem = ""
@@ -35,10 +53,6 @@ func (c *inboundCollector) problemf(format string, args ...any) {
 	if c.problem == "" {
 		c.problem = fmt.Sprintf(format, args...)
 	}
-}
-
-func (c *inboundCollector) field(i int) reflect.Value {
-	return reflect.ValueOf(&c.asset).Elem().Field(i)
 }
 
 // setString validates and sets a string attribute; "" means absent.
@@ -59,7 +73,10 @@ func (c *inboundCollector) setString(i int, s string) {
 		}
 		s = n
 	}
-	c.field(i).SetString(s)
+	c.strs[i] = s
+	if s != "" {
+		c.set |= 1 << i
+	}
 }
 
 // setList validates, normalizes and sets a list attribute, dropping duplicates
@@ -70,7 +87,7 @@ func (c *inboundCollector) setList(i int, items []string) {
 		return
 	}
 	rule := &inboundAttrs[i]
-	out := make([]string, 0, len(items))
+	out := c.lists[i][:0]
 	const linearDedup = 16 // below this, a scan beats a map
 	if len(items) > linearDedup {
 		if c.seen == nil {
@@ -109,11 +126,16 @@ func (c *inboundCollector) setList(i int, items []string) {
 		c.problemf("attribute %q: %d distinct items, more than the %d the import accepts", rule.name, len(out), rule.maxItems)
 		return
 	}
-	c.field(i).Set(reflect.ValueOf(out))
+	c.lists[i] = out
+	if len(out) > 0 {
+		c.set |= 1 << i
+	}
 }
 
-// finish applies the rules across attributes and encodes the asset.
-func (c *inboundCollector) finish() (Asset, error) {
+// finish applies the rules across attributes and encodes the asset. With out
+// nil, the asset's JSON is its own; otherwise it is written over *out, which
+// keeps the buffer, and is valid until the next decode into it.
+func (c *inboundCollector) finish(out *[]byte) (Asset, error) {
 	if len(c.unknown) > 0 {
 		return Asset{}, &InvalidError{Reason: inboundUnknownReason(c.unknown, "")}
 	}
@@ -123,14 +145,10 @@ func (c *inboundCollector) finish() (Asset, error) {
 	if c.problem != "" {
 		return Asset{}, &InvalidError{Reason: c.problem}
 	}
-	v := reflect.ValueOf(&c.asset).Elem()
 	cloud, cloudAttr := CloudNone, ""
 	identified := false
-	for i := range inboundAttrs {
-		rule := &inboundAttrs[i]
-		if v.Field(i).IsZero() {
-			continue
-		}
+	for m := c.set; m != 0; m &= m - 1 {
+		rule := &inboundAttrs[bits.TrailingZeros64(m)]
 		identified = identified || rule.identifies
 		if rule.cloud == CloudNone {
 			continue
@@ -146,9 +164,74 @@ func (c *inboundCollector) finish() (Asset, error) {
 	if !identified {
 		return Asset{}, inboundInvalidf(`the asset has none of the attributes "fqdn", "ipv4", "netbios_name" and "mac_address" (non-empty); Tenable needs at least one`)
 	}
-	out, err := json.Marshal(&c.asset)
+	if out != nil {
+		js, err := c.appendJSON((*out)[:0])
+		if err != nil {
+			return Asset{}, fmt.Errorf("encode import asset: %w", err)
+		}
+		*out = js
+		return Asset{JSON: js, Cloud: cloud}, nil
+	}
+	js, err := c.appendJSON(c.out[:0])
+	c.out = js
 	if err != nil {
 		return Asset{}, fmt.Errorf("encode import asset: %w", err)
 	}
-	return Asset{JSON: out, Cloud: cloud}, nil
+	return Asset{JSON: bytes.Clone(js), Cloud: cloud}, nil
+}
+
+// appendJSON writes the attributes as the JSON object of a
+// tenable.ImportAsset would be marshalled: in field order, absent ones left
+// out. Writing it directly spares a struct filled by reflection and its
+// marshalling, most of the cost of a record.
+func (c *inboundCollector) appendJSON(b []byte) ([]byte, error) {
+	var err error
+	b = append(b, '{')
+	first := true
+	for m := c.set; m != 0; m &= m - 1 { // ascending: field order
+		i := bits.TrailingZeros64(m)
+		s, list := c.strs[i], c.lists[i]
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, inboundAttrKeys[i]...)
+		if !inboundAttrs[i].list {
+			if b, err = appendJSONString(b, s); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		b = append(b, '[')
+		for n, item := range list {
+			if n > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendJSONString(b, item); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// inboundAttrKeys are the attributes' quoted names and colons.
+var inboundAttrKeys = func() [][]byte {
+	keys := make([][]byte, len(inboundAttrs))
+	for i, r := range inboundAttrs {
+		keys[i] = append(strconv.AppendQuote(nil, r.name), ':')
+	}
+	return keys
+}()
+
+// appendJSONString quotes s as jsontext.AppendQuote does; printable ASCII
+// without quotes or backslashes, nearly every value, is copied as it is.
+func appendJSONString(b []byte, s string) ([]byte, error) {
+	if jsonPlainPrefix(s) != len(s) {
+		return jsontext.AppendQuote(b, s)
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
 }

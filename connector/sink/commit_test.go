@@ -72,7 +72,8 @@ func (c *fakeConsumer) waitCommit(t *testing.T, what string, cond func(map[int]i
 	}
 }
 
-// fakeImporter accepts every request; the job of a body holding "hold" stays
+// fakeImporter accepts every request but those holding "refuse", which it
+// refuses as a whole (HTTP 400); the job of a body holding "hold" stays
 // IN_PROGRESS until release is closed; a body holding "fail" ends in ERROR.
 type fakeImporter struct {
 	mu      sync.Mutex
@@ -84,6 +85,10 @@ type fakeImporter struct {
 func (f *fakeImporter) ImportAssetsBody(_ context.Context, body []byte) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if strings.Contains(string(body), "refuse") {
+		return "", &tenable.APIError{Method: "POST", Path: "/import/assets", StatusCode: 400,
+			Body: []byte(`{"statusCode":400,"error":"Bad Request","message":"invalid asset"}`)}
+	}
 	id := fmt.Sprintf("job-%d", len(f.bodies))
 	f.bodies[id] = string(body)
 	return id, nil
@@ -184,6 +189,8 @@ func TestSinkCommitsFailedJobsOnlyOnceDeadLettered(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := sink.DefaultConfig()
 			cfg.OnJobError, cfg.MaxResubmits = tc.onJobError, tc.resubmits
+			// Partition 0's two records fill one request, partition 1's goes in the next.
+			cfg.MaxRecords = 2
 			c := newFakeConsumer(
 				fakeRecord(0, 0, `{"fqdn":["fail-1.example"]}`),
 				fakeRecord(0, 1, `{"fqdn":["fail-2.example"]}`),
@@ -217,6 +224,88 @@ func TestSinkCommitsFailedJobsOnlyOnceDeadLettered(t *testing.T) {
 			c.waitCommit(t, "of partition 0 once dead-lettered", func(m map[int]int64) bool { return m[0] == 2 })
 			if err := <-done; err != nil {
 				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestSinkCommitsPartitionsSpanningRequests: requests carry records of several
+// partitions. Request A holds records of partitions 0 and 1 and is not
+// delivered (its job fails, or Tenable refuses one of its records), request B
+// holds later records of both and one of partition 2, and is imported. Neither
+// partition 0 nor 1 is committed past A's undelivered records while B's
+// partition 2 is, until their dead letters are acknowledged.
+func TestSinkCommitsPartitionsSpanningRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first string // the first record of request A, partition 0 offset 0
+		// held are the partitions whose first record is not done until the
+		// dead letters are acknowledged, and dead how many dead letters come.
+		held []int
+		dead int
+	}{
+		// The whole of A is dead-lettered: partitions 0 and 1 wait.
+		{"job of the spanning request fails", `{"fqdn":["fail-p0-0.example"]}`, []int{0, 1}, 4},
+		// Splitting A leaves one refused record of partition 0; partition 1's
+		// records of A are imported with the halves.
+		{"spanning request refused", `{"fqdn":["refuse-p0-0.example"]}`, []int{0}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := sink.DefaultConfig()
+			cfg.OnJobError, cfg.MaxRecords = "deadletter", 4
+			c := newFakeConsumer(
+				// Request A.
+				fakeRecord(0, 0, tc.first),
+				fakeRecord(1, 0, `{"fqdn":["a-p1-0.example"]}`),
+				fakeRecord(0, 1, `{"fqdn":["a-p0-1.example"]}`),
+				fakeRecord(1, 1, `{"fqdn":["a-p1-1.example"]}`),
+				// Request B.
+				fakeRecord(0, 2, `{"fqdn":["b-p0-2.example"]}`),
+				fakeRecord(1, 2, `{"fqdn":["b-p1-2.example"]}`),
+				fakeRecord(2, 0, `{"fqdn":["b-p2-0.example"]}`),
+				fakeRecord(0, 3, `{"fqdn":["b-p0-3.example"]}`),
+			)
+			imp := &fakeImporter{bodies: map[string]string{}, release: make(chan struct{}), failed: make(chan string, 10)}
+			pub := &heldPublisher{sends: make(chan []kafkaio.Record), answers: make(chan error)}
+			done := runFakeSink(t, cfg, c, imp, pub, map[int]int64{0: 4, 1: 3, 2: 1})
+
+			first := <-pub.sends // A's first dead letter, held
+			// B completed: its partition 2 record is committed; the commits so
+			// far must not move the held partitions.
+			commits := c.waitCommit(t, "of partition 2", func(m map[int]int64) bool { return m[2] == 1 })
+			for _, m := range commits {
+				for _, p := range tc.held {
+					if _, ok := m[p]; ok {
+						t.Fatalf("partition %d committed (%v) while a record of a request spanning partitions is not delivered; commits %v", p, m, commits)
+					}
+				}
+			}
+			if got := string(first[0].Value); got != tc.first {
+				t.Errorf("first dead letter %q, want %q", got, tc.first)
+			}
+			pub.answers <- nil
+			for range tc.dead - 1 {
+				<-pub.sends
+				pub.answers <- nil
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			last := map[int]int64{}
+			for _, m := range c.commits {
+				maps.Copy(last, m)
+			}
+			if want := map[int]int64{0: 4, 1: 3, 2: 1}; !maps.Equal(last, want) {
+				t.Errorf("committed %v at the end, want %v", last, want)
+			}
+			spanning := 0
+			for _, body := range imp.bodies {
+				if strings.Contains(body, "-p0-") && strings.Contains(body, "-p1-") {
+					spanning++
+				}
+			}
+			if spanning == 0 {
+				t.Errorf("no request carried records of two partitions: %v", imp.bodies)
 			}
 		})
 	}

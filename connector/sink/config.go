@@ -19,7 +19,9 @@ type Config struct {
 	// MaxRequestBytes bounds each import body; it may be lowered, never raised
 	// past Tenable's 5 MB.
 	MaxRequestBytes int `envconfig:"MAX_REQUEST_BYTES" default:"5000000" desc:"import body stays strictly below this (at most 5000000)"`
-	MaxRecords      int `envconfig:"MAX_RECORDS" default:"5000" desc:"most assets per import request (the 5 MB limit usually cuts first)"`
+	// MaxRecords is high enough that the 5 MB limit cuts requests of assets
+	// of 100 bytes or more: Tenable asks for few, full requests.
+	MaxRecords int `envconfig:"MAX_RECORDS" default:"50000" desc:"most assets per import request (the 5 MB limit usually cuts first)"`
 	// Linger sends a partial batch once its oldest record waited this long.
 	Linger time.Duration `envconfig:"LINGER" default:"5s" desc:"send a partial batch after its first record waited this long"`
 	// CommitOn: "complete" commits a record's offset once its import job is
@@ -31,9 +33,17 @@ type Config struct {
 	OnJobError   string        `envconfig:"ON_JOB_ERROR" default:"resubmit" desc:"import job in ERROR: 'resubmit' or 'deadletter' its records"`
 	MaxResubmits int           `envconfig:"MAX_RESUBMITS" default:"2" desc:"resubmissions of a batch whose job failed before dead-lettering it"`
 	JobPoll      time.Duration `envconfig:"JOB_POLL" default:"2s" desc:"interval of import job status polls"`
-	// PendingBatches bounds the batches of one partition between cut and done.
-	PendingBatches int    `envconfig:"PENDING_BATCHES" default:"4" desc:"batches per partition imported but not done before reading pauses"`
-	StartOffset    string `envconfig:"START_OFFSET" default:"earliest" desc:"where a new consumer group starts: earliest or latest"`
+	// PendingBatches bounds the import requests between cut and done, over
+	// all partitions (each holds up to 5 MB of assets and their records).
+	PendingBatches int `envconfig:"PENDING_BATCHES" default:"8" desc:"import requests cut but not done before reading pauses"`
+	// MaxInFlightBytes bounds the memory of the inbound records between their
+	// fetch and the end of their import job (their bytes, about 256 bytes
+	// each of bookkeeping, and their share of the request body): reading
+	// pauses while it is reached. A full 5 MB request holds 11 to 16 MB of
+	// it, so the default keeps two or three in flight; raise it when import
+	// jobs take long and the sink waits for them.
+	MaxInFlightBytes int64  `envconfig:"MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"bytes of inbound records held between fetch and import (the sink's memory bound)"`
+	StartOffset      string `envconfig:"START_OFFSET" default:"earliest" desc:"where a new consumer group starts: earliest or latest"`
 	// RetryMax caps the wait between attempts when Tenable or the registry keep
 	// failing; the sink never drops a record for a transient error.
 	RetryMax time.Duration `envconfig:"RETRY_MAX" default:"1m" desc:"longest wait between retries of a failing import"`
@@ -82,6 +92,12 @@ func (c Config) Validate() error {
 		if n.v < 1 {
 			bad(n.env, "must be at least 1, got %d", n.v)
 		}
+	}
+	// Below the records of one full request, every request would wait for
+	// Linger instead of filling up.
+	if c.MaxInFlightBytes < 4*int64(c.MaxRequestBytes) {
+		bad("MAX_IN_FLIGHT_BYTES", "must be at least 4 times TVMKAFKA_SINK_MAX_REQUEST_BYTES (%d), what the records of one full request may hold, got %d",
+			4*int64(c.MaxRequestBytes), c.MaxInFlightBytes)
 	}
 	if c.MaxResubmits < 0 {
 		bad("MAX_RESUBMITS", "must be at least 0 (0: dead-letter at once), got %d", c.MaxResubmits)

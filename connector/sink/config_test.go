@@ -35,6 +35,8 @@ func TestZeroSettings(t *testing.T) {
 		{func(c *Config) { c.MaxRequestBytes = 0 }, "TVMKAFKA_SINK_MAX_REQUEST_BYTES must be between 1024 and 5000000 (Tenable's limit), got 0"},
 		{func(c *Config) { c.MaxRecords = 0 }, "TVMKAFKA_SINK_MAX_RECORDS must be at least 1, got 0"},
 		{func(c *Config) { c.PendingBatches = 0 }, "TVMKAFKA_SINK_PENDING_BATCHES must be at least 1, got 0"},
+		{func(c *Config) { c.MaxInFlightBytes = 0 }, "TVMKAFKA_SINK_MAX_IN_FLIGHT_BYTES must be at least 4 times TVMKAFKA_SINK_MAX_REQUEST_BYTES (20000000)"},
+		{func(c *Config) { c.MaxRequestBytes, c.MaxInFlightBytes = 1_000_000, 3_999_999 }, "TVMKAFKA_SINK_MAX_IN_FLIGHT_BYTES must be at least 4 times TVMKAFKA_SINK_MAX_REQUEST_BYTES (4000000), what the records of one full request may hold, got 3999999"},
 		{func(c *Config) { c.Linger = 0 }, "TVMKAFKA_SINK_LINGER must be positive, got 0s"},
 		{func(c *Config) { c.JobPoll = 0 }, "TVMKAFKA_SINK_JOB_POLL must be positive, got 0s"},
 		{func(c *Config) { c.RetryMax = 0 }, "TVMKAFKA_SINK_RETRY_MAX must be positive, got 0s"},

@@ -57,12 +57,18 @@ func NewDecoder(reg registry.Client) *Decoder {
 // another error, which is transient (the schema registry is unreachable, ctx
 // ended): the caller retries. A nil or empty value (a tombstone) is invalid.
 func (d *Decoder) Decode(ctx context.Context, value []byte) (Asset, error) {
+	return d.decode(ctx, value, nil)
+}
+
+// decode is Decode; with out not nil, the asset's JSON is written over *out
+// (the buffer is kept there) and is valid until the next decode into it.
+func (d *Decoder) decode(ctx context.Context, value []byte, out *[]byte) (Asset, error) {
 	if len(value) == 0 {
 		return Asset{}, inboundInvalidf("the value is empty (a tombstone): there is no asset to import")
 	}
 	wire, err := schemas.ParseWire(value)
 	if errors.Is(err, schemas.ErrNotAvro) {
-		return decodeInboundJSON(value)
+		return decodeInboundJSON(value, out)
 	}
 	if err != nil {
 		return Asset{}, fmt.Errorf("parse value framing: %w", err)
@@ -76,16 +82,16 @@ func (d *Decoder) Decode(ctx context.Context, value []byte) (Asset, error) {
 			}
 			return Asset{}, inboundInvalidf("the Avro value is written with an unknown schema (fingerprint %016x), not a version of the inbound asset schema", wire.Fingerprint)
 		}
-		return in.decode(wire.Body)
+		return in.decode(wire.Body, out)
 	case schemas.WireConfluent:
-		return d.decodeConfluent(ctx, wire)
+		return d.decodeConfluent(ctx, wire, out)
 	default:
 		return Asset{}, fmt.Errorf("parse value framing: unexpected kind %v", wire.Kind)
 	}
 }
 
 // decodeConfluent resolves the schema ID of a Confluent-framed value.
-func (d *Decoder) decodeConfluent(ctx context.Context, wire schemas.Wire) (Asset, error) {
+func (d *Decoder) decodeConfluent(ctx context.Context, wire schemas.Wire, out *[]byte) (Asset, error) {
 	if d.reg == nil {
 		return Asset{}, inboundInvalidf("the value is Avro in the Confluent wire format (schema ID %d), but the schema registry is not configured", wire.SchemaID)
 	}
@@ -105,5 +111,5 @@ func (d *Decoder) decodeConfluent(ctx context.Context, wire schemas.Wire) (Asset
 		return Asset{}, inboundInvalidf("the value is Avro in the Confluent wire format with schema ID %d, which is %s v%d (%s), not the inbound asset schema",
 			wire.SchemaID, reg.Known.FullName, reg.Known.Version, reg.Known.Name)
 	}
-	return in.decode(wire.Body)
+	return in.decode(wire.Body, out)
 }

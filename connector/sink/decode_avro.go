@@ -9,7 +9,8 @@ import (
 )
 
 // decode decodes one Avro body of this schema version and validates it.
-func (in *inboundAvroSchema) decode(body []byte) (Asset, error) {
+// The asset's JSON is written as inboundCollector.finish says for out.
+func (in *inboundAvroSchema) decode(body []byte, out *[]byte) (Asset, error) {
 	// goavro allocates an array's block count before it reads the items, so a
 	// few crafted bytes could ask for gigabytes; the guard checks every length
 	// against the bytes left first.
@@ -40,7 +41,7 @@ func (in *inboundAvroSchema) decode(body []byte) (Asset, error) {
 			c.unknown = append(c.unknown, name) // a field of a later schema version this build does not map
 		}
 	}
-	return c.finish()
+	return c.finish(out)
 }
 
 // avroValue takes the goavro native value of one attribute field: nil, or a

@@ -11,13 +11,26 @@ import (
 )
 
 // decodeInboundJSON decodes a value that is not Avro: a JSON object in the
-// shape of one import asset.
-func decodeInboundJSON(value []byte) (Asset, error) {
+// shape of one import asset. The asset's JSON is written as
+// inboundCollector.finish says for out.
+func decodeInboundJSON(value []byte, out *[]byte) (Asset, error) {
 	p := inboundJSONPool.Get().(*inboundJSONState)
 	defer inboundJSONPool.Put(p)
+	p.c.reset()
+	// Its strings alias value: drop them before the state goes back to the pool.
+	defer p.c.reset()
+	if p.c.scanJSON(value) {
+		return p.c.finish(out)
+	}
+	// Anything else, valid or not, is the JSON decoder's.
+	p.c.reset()
+	return p.decode(value, out)
+}
+
+// decode decodes value with the JSON decoder, into a reset collector.
+func (p *inboundJSONState) decode(value []byte, out *[]byte) (Asset, error) {
 	p.rd.Reset(value)
 	p.dec.Reset(&p.rd)
-	p.c.reset()
 	defer p.dec.Reset(&p.empty) // drop the reference to value
 
 	dec, c := p.dec, &p.c
@@ -57,7 +70,7 @@ func decodeInboundJSON(value []byte) (Asset, error) {
 		}
 		return Asset{}, inboundNotJSON(value, true, err)
 	}
-	return c.finish()
+	return c.finish(out)
 }
 
 // jsonValue reads the value of attribute i. It returns only syntax errors;

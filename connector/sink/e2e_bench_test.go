@@ -3,10 +3,16 @@ package sink_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tvmkafka/tvmkafka/cmd/tvmkafka/clitest"
 	"github.com/tvmkafka/tvmkafka/connector/tenable"
 	"github.com/tvmkafka/tvmkafka/connector/tenablesim"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
@@ -14,7 +20,7 @@ import (
 )
 
 // cmdbAsset is an inbound asset as a CMDB would send it: identifiers, OS,
-// addresses and a little installed software, about 1 KB of JSON.
+// addresses and a little installed software, about 840 bytes of JSON.
 func cmdbAsset(i int) []byte {
 	var sw []string
 	for j := range 12 {
@@ -27,62 +33,158 @@ func cmdbAsset(i int) []byte {
 		i, (i>>16)&255, (i>>8)&255, i&255, i>>16, i&0xffff, (i>>16)&255, (i>>8)&255, i&255, i, i, i, i&0xffff, i>>16, i, i, strings.Join(sw, ","))
 }
 
-// BenchmarkSinkEndToEnd imports inbound assets from the real broker into the
-// simulator with the sink, and reports inbound assets per second of the run,
-// request bytes and how full the full requests were against the 5,000,000-byte
-// limit. One op is one consumer group reading the whole topic.
+// smallAsset is a lean inbound asset, about 160 bytes of JSON: identifiers and
+// an OS, as an inventory script would send it.
+func smallAsset(i int) []byte {
+	return fmt.Appendf(nil, `{"fqdn":["host-%06d.corp.example.com"],"ipv4":["10.%d.%d.%d"],"netbios_name":"HOST%06d",`+
+		`"mac_address":["02:00:%02x:%02x:%02x:01"],"operating_system":["Ubuntu 24.04"]}`,
+		i, (i>>16)&255, (i>>8)&255, i&255, i, (i>>16)&255, (i>>8)&255, i&255)
+}
+
+// BenchmarkSinkEndToEnd imports 100,000 inbound assets from the real broker
+// into the simulator (in the benchmark's process) with `tvmkafka sink --once`
+// (its own process, with the default batching settings), and reports:
+//
+//	assets/s       inbound assets per second of the sink's wall time, start-up included
+//	cpu-us/asset   the sink's user+system CPU per asset (getrusage)
+//	peak-RSS-MB    the sink's peak resident memory
+//	requests       import requests the simulator received
+//	fill-%         the average size of every request but the smallest (the
+//	               last, partial one) against the 5,000,000-byte limit, and
+//	min-fill-%     the smallest of them
 //
 // Run it with: make bench-e2e (or go test ./connector/sink -run '^$' -bench SinkEndToEnd -benchtime 1x).
+// BENCH_TVMKAFKA_BIN runs another build of tvmkafka instead of this tree's;
+// BENCH_SINK_ASSETS imports another number of assets.
 func BenchmarkSinkEndToEnd(b *testing.B) {
-	const assets, partitions = 100_000, 6
-	h := newSinkHarness(b, partitions, func(c *tenablesim.Config) { c.ImportLatency = 100 * time.Millisecond })
-	h.cfg.JobPoll = 50 * time.Millisecond
-	h.cfg.CommitEvery = time.Second
-	h.cfg.Linger = 5 * time.Second
-	h.cfg.MaxRecords = 100_000 // let the 5 MB limit cut the requests
-	h.drain = time.Minute
-
-	// The broker keeps the inbound records LZ4-compressed, so the sink reads
-	// and decompresses LZ4 batches as from a producer that compresses.
-	h.inbound = kafkatest.CreateTopic(b, h.brokers, partitions, map[string]string{"compression.type": "lz4"})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	var inboundBytes int
-	for start := 0; start < assets; start += 10_000 {
-		recs := make([]kafkaio.Record, 0, 10_000)
-		for i := start; i < min(start+10_000, assets); i++ {
-			v := cmdbAsset(i)
-			inboundBytes += len(v)
-			recs = append(recs, kafkaio.Record{Topic: h.inbound, Key: fmt.Appendf(nil, "srv-%06d", i), Value: v})
-		}
-		kafkatest.Produce(b, h.brokers, recs...)
+	const partitions = 6
+	assets := 100_000
+	if n, err := strconv.Atoi(os.Getenv("BENCH_SINK_ASSETS")); err == nil && n > 0 {
+		assets = n // to see the peak RSS stay where it is on a larger topic
 	}
-	b.Logf("%d inbound assets, %d bytes (average %d)", assets, inboundBytes, inboundBytes/assets)
-
-	for b.Loop() {
-		b.StopTimer()
-		h.group = fmt.Sprintf("bench-%d", time.Now().UnixNano())
-		importsBefore := len(h.sim.Imports())
-		b.StartTimer()
-		start := time.Now()
-		s, err := h.runOnce(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		wall := time.Since(start)
-		b.StopTimer()
-		st := s.Stats()
-		if st.Imported != assets || st.DeadLettered != 0 {
-			b.Fatalf("imported %d of %d assets, %d dead-lettered", st.Imported, assets, st.DeadLettered)
-		}
-		if st.RequestBytesMax >= tenable.MaxImportBodyBytes || len(h.sim.Imports())-importsBefore != st.Requests {
-			b.Fatalf("largest request %d bytes; %d requests counted, the tenant saw %d",
-				st.RequestBytesMax, st.Requests, len(h.sim.Imports())-importsBefore)
-		}
-		b.ReportMetric(float64(assets)/wall.Seconds(), "assets/s")
-		b.ReportMetric(float64(st.Requests), "requests")
-		b.ReportMetric(float64(st.RequestBytes)/1e6, "request-MB")
-		b.ReportMetric(100*st.FullRequestFill(tenable.MaxImportBodyBytes), "full-fill-%")
-		b.StartTimer()
+	for _, form := range []struct {
+		name  string
+		value func(int) []byte
+	}{{"assets=cmdb", cmdbAsset}, {"assets=small", smallAsset}} {
+		b.Run(form.name, func(b *testing.B) {
+			h := newSinkHarness(b, partitions, func(c *tenablesim.Config) { c.ImportLatency = 100 * time.Millisecond })
+			// The broker keeps the inbound records LZ4-compressed, so the sink
+			// reads and decompresses LZ4 batches as from a producer that compresses.
+			h.inbound = kafkatest.CreateTopic(b, h.brokers, partitions, map[string]string{"compression.type": "lz4"})
+			var inboundBytes int
+			for start := 0; start < assets; start += 10_000 {
+				recs := make([]kafkaio.Record, 0, 10_000)
+				for i := start; i < min(start+10_000, assets); i++ {
+					v := form.value(i)
+					inboundBytes += len(v)
+					recs = append(recs, kafkaio.Record{Topic: h.inbound, Key: fmt.Appendf(nil, "srv-%06d", i), Value: v})
+				}
+				kafkatest.Produce(b, h.brokers, recs...)
+			}
+			b.Logf("%d inbound assets, %d bytes (average %d)", assets, inboundBytes, inboundBytes/assets)
+			bin := os.Getenv("BENCH_TVMKAFKA_BIN")
+			if bin == "" {
+				bin = clitest.Binary(b)
+			}
+			for b.Loop() {
+				h.group = fmt.Sprintf("bench-%d", time.Now().UnixNano())
+				importsBefore := len(h.sim.Imports())
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				cmd := exec.CommandContext(ctx, bin, "sink", "--once")
+				cmd.Env = append(h.sinkEnv(), "TVMKAFKA_SINK_LINGER=5s", "TVMKAFKA_SINK_COMMIT_EVERY=1s", "TVMKAFKA_LOG_LEVEL=warn")
+				cmd.Stderr = os.Stderr
+				start := time.Now()
+				err := cmd.Start()
+				var hwm peakRSS
+				if err == nil {
+					hwm.follow(cmd.Process.Pid)
+					err = cmd.Wait()
+				}
+				wall := time.Since(start)
+				cancel()
+				peak := hwm.stop()
+				if err != nil {
+					b.Fatalf("sink: %v", err)
+				}
+				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+				cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+				imports := h.sim.Imports()[importsBefore:]
+				var sizes []int
+				imported := 0
+				for _, imp := range imports {
+					sizes = append(sizes, imp.BodyBytes)
+					imported += imp.Assets
+				}
+				if imported != assets || slices.Max(sizes) >= tenable.MaxImportBodyBytes {
+					b.Fatalf("%d assets imported of %d, in requests of %v bytes", imported, assets, sizes)
+				}
+				slices.Sort(sizes)
+				full := sizes[1:]
+				var fill float64
+				for _, n := range full {
+					fill += float64(n)
+				}
+				if len(full) > 0 {
+					fill /= float64(len(full)) * tenable.MaxImportBodyBytes
+					b.ReportMetric(100*float64(full[0])/tenable.MaxImportBodyBytes, "min-fill-%")
+				}
+				b.ReportMetric(float64(assets)/wall.Seconds(), "assets/s")
+				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(assets), "cpu-us/asset")
+				b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+				b.ReportMetric(float64(len(imports)), "requests")
+				b.ReportMetric(100*fill, "fill-%")
+			}
+		})
 	}
+}
+
+// peakRSS follows a process's peak resident memory, VmHWM in
+// /proc/<pid>/status, until stop. The rusage of a waited child cannot tell it:
+// Go starts children with vfork semantics, and Linux counts the parent's
+// resident memory at the exec into the child's ru_maxrss, so the sink would
+// be charged this benchmark's process, simulator and imported assets
+// included. VmHWM belongs to the memory the exec'd program maps; it only
+// grows, so the last reading before the exit is the peak, up to what the
+// sink adds in its last few milliseconds.
+type peakRSS struct {
+	stopc chan struct{}
+	done  chan struct{}
+	bytes int64
+}
+
+func (p *peakRSS) follow(pid int) {
+	p.stopc, p.done = make(chan struct{}), make(chan struct{})
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	go func() {
+		defer close(p.done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if status, err := os.ReadFile(path); err == nil {
+				for _, line := range strings.Split(string(status), "\n") {
+					if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+						var n int64
+						if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), &n); err == nil && n<<10 > p.bytes {
+							p.bytes = n << 10
+						}
+					}
+				}
+			}
+			select {
+			case <-t.C:
+			case <-p.stopc:
+				return
+			}
+		}
+	}()
+}
+
+// stop ends the following and returns the peak seen, in bytes.
+func (p *peakRSS) stop() int64 {
+	if p.stopc == nil {
+		return 0
+	}
+	close(p.stopc)
+	<-p.done
+	return p.bytes
 }

@@ -897,7 +897,7 @@ func TestDecodeAvroLaterVersion(t *testing.T) {
 			reason: `unknown attribute "asset_tag": Tenable's asset import has no such attribute`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := later.decode([]byte(tc.value))
+			got, err := later.decode([]byte(tc.value), nil)
 			tc.check(t, got, err)
 		})
 	}

@@ -379,6 +379,8 @@ func TestSinkKeepsRequestsBelowTheLimit(t *testing.T) {
 			h.inbound = kafkatest.CreateTopic(t, h.brokers, 1, map[string]string{"max.message.bytes": "8388608"})
 			h.cfg.MaxRequestBytes = limit
 			h.cfg.MaxRecords = 100000
+			// Linger must not cut requests while a slow run (-race) converts them.
+			h.cfg.Linger = time.Minute
 			var software []string
 			for j := range 400 {
 				software = append(software, fmt.Sprintf(`"cpe:/a:vendor%03d:product%03d:1.%d"`, j, j, j))

@@ -80,11 +80,12 @@ type Options struct {
 // Sink imports the assets of the inbound topic into Tenable VM.
 //
 // Records are decoded and validated as they arrive; those that can never be
-// imported go to the dead-letter topic with the reason. The rest are gathered per
-// partition into import requests that stay below the size limit and never mix
-// cloud providers. A partition's requests are sent in order, its records'
-// offsets are committed only once done (imported, or dead-lettered), and only up
-// to the first record that is not: nothing is committed that Tenable did not take.
+// imported go to the dead-letter topic with the reason. The rest are gathered,
+// whatever their partition, into import requests that fill up to the size
+// limit and never mix cloud providers. Requests are sent in order; a record's
+// offset is committed only once done (imported, or dead-lettered), and only up
+// to its partition's first record that is not, whichever request that one
+// travels in: nothing is committed that Tenable did not take.
 type Sink struct {
 	cfg  Config
 	log  *slog.Logger
@@ -145,11 +146,11 @@ func New(opts Options) (*Sink, error) {
 	dest := &assetImport{importer: opts.Importer, source: c.Source, maxBytes: c.MaxRequestBytes}
 	core, err := batchsink.New(batchsink.Options[Asset]{
 		Config: batchsink.Config{MaxItems: c.MaxRecords, Linger: c.Linger, CommitOnAccept: c.CommitOn == "accepted",
-			MaxResubmits: resubmits, JobPoll: c.JobPoll, PendingBatches: c.PendingBatches, RetryMax: c.RetryMax,
+			MaxResubmits: resubmits, JobPoll: c.JobPoll, PendingBatches: c.PendingBatches, MaxInFlightBytes: c.MaxInFlightBytes, RetryMax: c.RetryMax,
 			CommitEvery: c.CommitEvery, DrainTimeout: opts.DrainTimeout},
 		Topic:       opts.Topic,
 		Consumer:    opts.Consumer,
-		Converter:   assetConverter{dec: opts.Decoder},
+		Converter:   &assetConverter{dec: opts.Decoder},
 		Destination: dest,
 		DeadLetters: batchsink.DeadLetters{Topic: opts.DeadLetterTopic, Publisher: opts.DeadLetters,
 			Connector: "tvmkafka-sink", Class: "tvmkafka.sink", ExceptionPrefix: "tvmkafka."},

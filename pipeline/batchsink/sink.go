@@ -1,10 +1,21 @@
 // Package batchsink is the machinery of a Kafka sink that delivers records in
 // batches to a system that takes them as asynchronous jobs: it reads a topic in
-// a consumer group, turns each record into an item (a Converter), gathers a
-// partition's items into request bodies that stay below a size limit, hands
-// them to a Destination in order, follows their jobs, dead-letters what can
+// a consumer group, turns each record into an item (a Converter), gathers the
+// items into request bodies that stay below a size limit, hands them to a
+// Destination in order, follows their jobs, dead-letters what can
 // never be delivered, and commits a partition's offsets only up to the first
 // record that is not done (delivered, or dead-lettered and acknowledged).
+//
+// One request carries the records of every partition, in the order they were
+// fetched, so requests fill up to the size limit however many partitions the
+// topic has. Offsets are tracked record by record: a partition's offset moves
+// only past records whose request was delivered (or that were dead-lettered),
+// whichever requests they travelled in.
+//
+// Memory is bounded by Config.MaxInFlightBytes: each record holds a share of
+// it from fetch until it is done or abandoned (its bytes, a fixed overhead and
+// its part of a request body), and reading waits while the budget is spent.
+// Converted items live only in their request body.
 //
 // A request the destination refuses as a whole is split in halves until only
 // the refused records remain; a job that ends in failure is resubmitted up to
@@ -53,6 +64,10 @@ type Converter[T any] interface {
 	// record to the dead-letter topic with its reason; any other error is
 	// retried (a schema registry that cannot be reached, say). group keeps items
 	// apart: one request holds items of one group, and the empty group joins any.
+	//
+	// Convert is called by one goroutine at a time, and the item is added to a
+	// body before the next call and not kept: it may share memory the next
+	// call overwrites.
 	Convert(ctx context.Context, rec kafkaio.Record) (item T, group string, err error)
 }
 
@@ -64,8 +79,14 @@ type Body[T any] interface {
 	Add(item T) error
 	// Bytes is the complete body; the sink reads it only after the last Add.
 	Bytes() []byte
+	// Len is the body's length in bytes so far.
+	Len() int
 	// Count is the number of items in the body.
 	Count() int
+	// Item returns the i-th item added, as Add took it; it may share the
+	// body's memory. The sink keeps items only in their body, and takes
+	// them back from it to split a refused request.
+	Item(i int) T
 }
 
 // ErrBodyFull is returned by Body.Add when the item does not fit in what is
@@ -133,8 +154,16 @@ type Config struct {
 	MaxResubmits int
 	// JobPoll is the interval of job status polls.
 	JobPoll time.Duration
-	// PendingBatches bounds the batches of one partition between cut and done.
+	// PendingBatches bounds the batches between cut and done; reading pauses
+	// while that many are.
 	PendingBatches int
+	// MaxInFlightBytes bounds the memory of the records between fetch and
+	// done: each holds its key, value and headers, a fixed overhead
+	// (recordOverhead) and its share of a request body. Reading pauses while
+	// the bound is reached, whatever the topic's size or the time jobs take;
+	// it should hold a few full requests' records, or requests are cut by
+	// Linger before they are full.
+	MaxInFlightBytes int64
 	// RetryMax caps the wait between attempts of a failing operation.
 	RetryMax time.Duration
 	// CommitEvery is how often done offsets are committed.
@@ -156,6 +185,10 @@ type Metrics struct {
 
 func add(ctx context.Context, c metric.Int64Counter, n int64, kv ...string) {
 	if c == nil {
+		return
+	}
+	if len(kv) == 0 { // per record: no attribute set to build
+		c.Add(ctx, n)
 		return
 	}
 	a := make([]attribute.KeyValue, 0, len(kv)/2)
@@ -190,15 +223,15 @@ type Sink[T any] struct {
 	opts    Options[T]
 	log     *slog.Logger
 	offsets *offsetTracker
+	budget  *budget
 
 	statsMu sync.Mutex
 	stats   Stats
 
-	mu         sync.Mutex
-	partitions map[int]*partition[T]
-	fatal      error
-	fatalOnce  sync.Once
-	fatalCh    chan struct{}
+	mu        sync.Mutex
+	fatal     error
+	fatalOnce sync.Once
+	fatalCh   chan struct{}
 }
 
 // Stats are running totals, for logs and tests.
@@ -231,7 +264,8 @@ func (s *Sink[T]) addStats(f func(*Stats)) {
 // New checks the options and returns a sink.
 func New[T any](opts Options[T]) (*Sink[T], error) {
 	c := opts.Config
-	if c.MaxItems < 1 || c.Linger <= 0 || c.MaxResubmits < 0 || c.JobPoll <= 0 || c.PendingBatches < 1 || c.RetryMax <= 0 || c.CommitEvery <= 0 {
+	if c.MaxItems < 1 || c.Linger <= 0 || c.MaxResubmits < 0 || c.JobPoll <= 0 || c.PendingBatches < 1 || c.RetryMax <= 0 || c.CommitEvery <= 0 ||
+		c.MaxInFlightBytes < 1 {
 		return nil, fmt.Errorf("batchsink: invalid configuration %+v", c)
 	}
 	if opts.Consumer == nil || opts.Converter == nil || opts.Destination == nil || opts.DeadLetters.Publisher == nil || opts.DeadLetters.Topic == "" {
@@ -247,7 +281,7 @@ func New[T any](opts Options[T]) (*Sink[T], error) {
 		opts.Config.DrainTimeout = 2 * time.Minute
 	}
 	return &Sink[T]{cfg: opts.Config, opts: opts, log: opts.Logger, offsets: newOffsetTracker(),
-		partitions: map[int]*partition[T]{}, fatalCh: make(chan struct{})}, nil
+		budget: newBudget(opts.Config.MaxInFlightBytes), fatalCh: make(chan struct{})}, nil
 }
 
 // Stats returns the running totals.
@@ -289,20 +323,10 @@ func (s *Sink[T]) Run(ctx context.Context, until map[int]int64) error {
 	commitStop := make(chan struct{})
 	go s.commitLoop(work, commitStop, commitDone)
 
-	fetchErr := s.fetchLoop(ctx, work, until)
-
-	s.mu.Lock()
-	parts := make([]*partition[T], 0, len(s.partitions))
-	for _, p := range s.partitions {
-		parts = append(parts, p)
-	}
-	s.mu.Unlock()
-	for _, p := range parts {
-		close(p.in)
-	}
-	for _, p := range parts {
-		p.wait()
-	}
+	r := newRequests(work, s)
+	fetchErr := s.fetchLoop(ctx, until, r.in)
+	close(r.in)
+	r.wait()
 	close(commitStop)
 	<-commitDone
 	commitErr := s.commit(context.WithoutCancel(work))
@@ -319,8 +343,8 @@ func (s *Sink[T]) Run(ctx context.Context, until map[int]int64) error {
 	return nil
 }
 
-// fetchLoop reads records and hands them to their partition's worker.
-func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) error {
+// fetchLoop reads records and hands them, in fetch order, to the batching.
+func (s *Sink[T]) fetchLoop(ctx context.Context, until map[int]int64, out chan<- fetched) error {
 	lastSeen := map[int]int64{}
 	caughtUp := func() bool {
 		for p, end := range until {
@@ -349,15 +373,20 @@ func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) erro
 		// A broker restart or a coordinator moving must not end the sink:
 		// fetch again until Kafka is back, as long as the error is not
 		// permanent (a closed consumer, refused credentials).
-		var m kafkaio.Record
-		err := s.retry(fetchCtx, "fetch from "+s.opts.Topic, func(ctx context.Context) error {
-			var err error
-			m, err = s.opts.Consumer.Fetch(ctx)
-			if err != nil && ctx.Err() != nil {
-				return retry.Permanent(err) // stopping, not failing
-			}
-			return err
-		})
+		// The first attempt goes without the retry machinery: nearly every
+		// fetch succeeds, and it is paid per record. After a failure, the
+		// retry loop fetches again (at once, then waiting longer each time).
+		m, err := s.opts.Consumer.Fetch(fetchCtx)
+		if err != nil && fetchCtx.Err() == nil {
+			err = s.retry(fetchCtx, "fetch from "+s.opts.Topic, func(ctx context.Context) error {
+				var err error
+				m, err = s.opts.Consumer.Fetch(ctx)
+				if err != nil && ctx.Err() != nil {
+					return retry.Permanent(err) // stopping, not failing
+				}
+				return err
+			})
+		}
 		if err != nil {
 			if fetchCtx.Err() != nil {
 				if ctx.Err() != nil && until != nil {
@@ -367,36 +396,29 @@ func (s *Sink[T]) fetchLoop(ctx, work context.Context, until map[int]int64) erro
 			}
 			return fmt.Errorf("fetch from %s: %w", s.opts.Topic, err)
 		}
+		// Wait for room before fetching more: the records held until they
+		// are done are what the sink's memory is made of.
+		cost := recordCost(&m)
+		if s.budget.acquire(fetchCtx, cost) != nil {
+			// Not handed over: never marked done, so never committed.
+			if ctx.Err() != nil && until != nil {
+				return fmt.Errorf("stopped before catching up with the inbound topic: %w", ctx.Err())
+			}
+			return nil
+		}
 		s.addStats(func(st *Stats) { st.Fetched++ })
 		add(ctx, s.opts.Metrics.Fetched, 1)
 		if m.Offset > lastSeen[m.Partition] {
 			lastSeen[m.Partition] = m.Offset
 		}
 		epoch := s.offsets.fetched(m.Partition, m.Offset)
-		p := s.partition(work, m.Partition)
 		select {
-		case p.in <- fetched{msg: m, epoch: epoch}:
+		case out <- fetched{msg: m, epoch: epoch, cost: cost}:
 		case <-fetchCtx.Done():
 			// Not handed over: never marked done, so never committed.
 			return nil
 		}
 	}
-}
-
-func (s *Sink[T]) partition(ctx context.Context, id int) *partition[T] {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.partitions[id]
-	if p == nil {
-		p = newPartition(ctx, partitionDeps[T]{
-			id: id, cfg: s.cfg, log: s.log, metrics: s.opts.Metrics,
-			convert: s.opts.Converter, dest: s.opts.Destination,
-			deadLetters: s.opts.DeadLetters, valueAt: s.opts.ValueAt, retry: s.retry,
-			done: s.offsets.done, stats: s.addStats, fail: s.fail,
-		})
-		s.partitions[id] = p
-	}
-	return p
 }
 
 func (s *Sink[T]) commitLoop(ctx context.Context, stop <-chan struct{}, done chan<- struct{}) {
