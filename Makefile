@@ -91,7 +91,7 @@ bench-e2e: deps ## end to end with the real broker: source (100k and 1M findings
 	$(WITH_BROKER) $(GO) test ./connector/source ./connector/sink -run '^$$' -bench 'VulnsEndToEnd|SinkEndToEnd' -benchtime 1x -timeout 30m
 
 bench-peer: deps ## tvmkafka side by side with a pyTenable + confluent-kafka pipeline (vulns, assets, compliance, sink): CPU/record, records/s, peak RSS, ratios
-	$(WITH_BROKER) $(GO) test ./bench/peer -run '^$$' -bench PeerEndToEnd -benchtime 1x -timeout 60m
+	$(WITH_BROKER) $(GO) test ./cmd/tvmkafka/peerbench -run '^$$' -bench PeerEndToEnd -benchtime 1x -timeout 60m
 
 clean: ## remove build output and local caches (broker jars, virtualenv)
 	rm -rf bin $(CACHE)

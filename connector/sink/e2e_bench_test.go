@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -93,21 +92,12 @@ func BenchmarkSinkEndToEnd(b *testing.B) {
 				cmd := exec.CommandContext(ctx, bin, "sink", "--once")
 				cmd.Env = append(h.sinkEnv(), "TVMKAFKA_SINK_LINGER=5s", "TVMKAFKA_SINK_COMMIT_EVERY=1s", "TVMKAFKA_LOG_LEVEL=warn")
 				cmd.Stderr = os.Stderr
-				start := time.Now()
-				err := cmd.Start()
-				var hwm peakRSS
-				if err == nil {
-					hwm.follow(cmd.Process.Pid)
-					err = cmd.Wait()
-				}
-				wall := time.Since(start)
+				use, err := clitest.Measure(cmd)
 				cancel()
-				peak := hwm.stop()
 				if err != nil {
 					b.Fatalf("sink: %v", err)
 				}
-				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-				cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+				wall, cpu, peak := use.Wall, use.CPU, use.PeakRSS
 				imports := h.sim.Imports()[importsBefore:]
 				var sizes []int
 				imported := 0
@@ -136,55 +126,4 @@ func BenchmarkSinkEndToEnd(b *testing.B) {
 			}
 		})
 	}
-}
-
-// peakRSS follows a process's peak resident memory, VmHWM in
-// /proc/<pid>/status, until stop. The rusage of a waited child cannot tell it:
-// Go starts children with vfork semantics, and Linux counts the parent's
-// resident memory at the exec into the child's ru_maxrss, so the sink would
-// be charged this benchmark's process, simulator and imported assets
-// included. VmHWM belongs to the memory the exec'd program maps; it only
-// grows, so the last reading before the exit is the peak, up to what the
-// sink adds in its last few milliseconds.
-type peakRSS struct {
-	stopc chan struct{}
-	done  chan struct{}
-	bytes int64
-}
-
-func (p *peakRSS) follow(pid int) {
-	p.stopc, p.done = make(chan struct{}), make(chan struct{})
-	path := fmt.Sprintf("/proc/%d/status", pid)
-	go func() {
-		defer close(p.done)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			if status, err := os.ReadFile(path); err == nil {
-				for _, line := range strings.Split(string(status), "\n") {
-					if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-						var n int64
-						if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(kb), " kB"), &n); err == nil && n<<10 > p.bytes {
-							p.bytes = n << 10
-						}
-					}
-				}
-			}
-			select {
-			case <-t.C:
-			case <-p.stopc:
-				return
-			}
-		}
-	}()
-}
-
-// stop ends the following and returns the peak seen, in bytes.
-func (p *peakRSS) stop() int64 {
-	if p.stopc == nil {
-		return 0
-	}
-	close(p.stopc)
-	<-p.done
-	return p.bytes
 }

@@ -56,13 +56,11 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 					"TVMKAFKA_SOURCE_POLL_INITIAL=100ms", "TVMKAFKA_SOURCE_POLL_MAX=500ms", "TVMKAFKA_LOG_LEVEL=warn",
 				)
 				cmd.Stderr = os.Stderr
-				start := time.Now()
-				if err := cmd.Run(); err != nil {
+				use, err := clitest.Measure(cmd)
+				if err != nil {
 					b.Fatalf("connector: %v", err)
 				}
-				wall := time.Since(start)
-				ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-				cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+				wall, cpu := use.Wall, use.CPU
 				records := int64(0)
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				ends := kafkatest.EndOffsets(ctx, b, brokers, topic)
@@ -75,7 +73,7 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 				}
 				b.ReportMetric(float64(records)/wall.Seconds(), "records/s")
 				b.ReportMetric(float64(cpu.Microseconds())/float64(records), "cpu-us/record")
-				b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB")
+				b.ReportMetric(float64(use.PeakRSS)/(1<<20), "peak-RSS-MB")
 				b.ReportMetric(float64(records), "records")
 			}
 		})

@@ -10,10 +10,10 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tvmkafka/tvmkafka/cmd/tvmkafka/clitest"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
@@ -54,9 +54,7 @@ func TestRebuildChild(t *testing.T) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rep.HeapBytes = ms.HeapAlloc
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	rep.MaxRSSKiB = ru.Maxrss
+	rep.MaxRSSKiB = clitest.OwnPeakRSS() >> 10
 	runtime.KeepAlive(x)
 	out, _ := json.Marshal(rep)
 	fmt.Printf("REBUILD %s\n", out)

@@ -164,13 +164,11 @@ func runProc(b *testing.B, cmd *exec.Cmd, env []string, records int) usage {
 	b.Helper()
 	cmd.Env = env
 	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	u, err := clitest.Measure(cmd)
+	if err != nil {
 		b.Fatalf("%s: %v", strings.Join(cmd.Args, " "), err)
 	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return usage{records: int64(records), wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssMB: float64(ru.Maxrss) / 1024}
+	return usage{records: int64(records), wall: u.Wall, cpu: u.CPU, rssMB: float64(u.PeakRSS) / (1 << 20)}
 }
 
 func script(name string) string {

@@ -3,7 +3,7 @@
 
 What a team would write with Tenable's own client (pyTenable) and the usual
 Kafka client (confluent-kafka): iterate the export, produce every record as
-JSON, acks=all, then flush. Run by bench/peer (make bench-peer).
+JSON, acks=all, then flush. Run by cmd/tvmkafka/peerbench (make bench-peer).
 
   py_export.py vulns|assets|compliance TOPIC
 

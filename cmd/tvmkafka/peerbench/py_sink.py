@@ -4,7 +4,7 @@ Tenable VM's asset import.
 
 What a team would write with confluent-kafka and pyTenable: consume JSON assets,
 import them in batches of 1,000 with assets.asset_import, commit after each
-batch. Run by bench/peer (make bench-peer).
+batch. Run by cmd/tvmkafka/peerbench (make bench-peer).
 
   py_sink.py TOPIC GROUP COUNT
 
