@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -370,8 +371,13 @@ func newLogger(c logConfig, w io.Writer) (*slog.Logger, error) {
 type setting struct{ key, def, desc string }
 
 // allSettings lists every variable the binary reads, section by section in
-// the order of config, with each stream's variables in its section.
-func allSettings() []setting {
+// the order of config, with each stream's variables in its section. It is
+// rendered once: every command's --help text lists them, and each command is
+// built at every start (rendering them per help section cost a start 30 ms of
+// CPU). Callers must not modify the slice.
+var allSettings = sync.OnceValue(renderSettings)
+
+func renderSettings() []setting {
 	const sep = "\x1f"
 	render := func(prefix string, spec any) []setting {
 		var b strings.Builder
