@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf16"
@@ -30,6 +31,44 @@ var (
 	errObjectColon  = errors.New("missing ':' after object key")
 	errUnexpectTail = errors.New("unexpected tail")
 )
+
+// shortString is the length up to which a byte loop finds a string's end or
+// escapes faster than IndexByte.
+const shortString = 32
+
+// hasBackslash reports whether b holds a backslash.
+func hasBackslash(b []byte) bool {
+	if len(b) > shortString {
+		return bytes.IndexByte(b, '\\') >= 0
+	}
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+// plainText reports whether b is ASCII without a backslash: text to copy as it
+// is, with no escape to decode and no UTF-8 to check. It reads eight bytes at a
+// time.
+func plainText(b []byte) bool {
+	const ones, highs, backslashes = 0x0101010101010101, 0x8080808080808080, 0x5c5c5c5c5c5c5c5c
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		y := x ^ backslashes // a zero byte where b has a backslash
+		if (x|(y-ones)&^y)&highs != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
 
 // skipSpace returns the index of the first byte at or after i that is not JSON
 // white space.
@@ -108,6 +147,15 @@ func scanNumber(s []byte, i int) (int, error) {
 // the first quote not escaped by an odd number of backslashes. It returns the
 // index of that quote and the index past it.
 func scanString(s []byte, i int) (quote, end int, err error) {
+	// Most strings are short (names, UUIDs, dates): a plain loop beats
+	// IndexByte's call until the first backslash, if any.
+	for j, lim := i, min(len(s), i+shortString); j < lim; j++ {
+		if c := s[j]; c == '"' {
+			return j, j + 1, nil
+		} else if c == '\\' {
+			break
+		}
+	}
 	for {
 		n := bytes.IndexByte(s[i:], '"')
 		if n < 0 {
@@ -177,6 +225,8 @@ type objectIter struct {
 	depth int // nesting of the object itself
 	n     int // members returned so far
 	err   error
+	// escaped says whether the name key last read may hold escapes.
+	escaped bool
 }
 
 // next returns the next member; ok is false at the end of the object or on an
@@ -226,12 +276,14 @@ func (it *objectIter) key() (keyStart, keyEnd int, ok bool) {
 		return 0, 0, it.fail(i, errObjectKey)
 	}
 	keyStart = i + 1
+	it.escaped = false
 	// Names are short and seldom escaped: a plain loop beats IndexByte.
 	for i = keyStart; i < len(s) && s[i] != '"' && s[i] != '\\'; i++ {
 	}
 	if i < len(s) && s[i] == '"' {
 		keyEnd, i = i, i+1
 	} else {
+		it.escaped = true
 		var err error
 		if keyEnd, i, err = scanString(s, keyStart); err != nil {
 			return 0, 0, it.fail(i, err)

@@ -34,7 +34,7 @@ var diffEdgeCases = []string{
 	`{"a":"\"}`, `{"a":"\\"}`, `{"a":"\\\"}`, `{"a":"x\\\\"}`, `{"a\"b":1}`, `{"\u0073tate":"OPEN"}`,
 	`{"state":"\u0046IXED"}`, `{"state":"a\ud83d\ude00b"}`, `{"state":"\ud83d"}`, `{"state":"\ud83dx"}`,
 	`{"state":"\uZZZZ"}`, `{"state":"\u12"}`, `{"state":"\q"}`, `{"state":"` + "\xff\xfe" + `"}`,
-	`{"state":""}`, `{"state":1}`, `{"state":"A","state":"B"}`, "{\"state\":\"a\x00b\"}",
+	`{"x":1.2.3,"state":"A"}`, `{"x":[NaN],"state":"A","asset":{"uuid":"u","y":-}}`, `{"state":""}`, `{"state":1}`, `{"state":"A","state":"B"}`, "{\"state\":\"a\x00b\"}",
 	`{"na\\me":"x"}`, `{"extra":{"extra":1}}`, `{"x":{"y":[1,{"z":"\u00e9"}]}}`,
 	strings.Repeat(`[`, 299) + strings.Repeat(`]`, 299), `{"a":` + strings.Repeat(`[`, 299) + strings.Repeat(`]`, 299) + `}`,
 	`{"a":` + strings.Repeat(`[`, 298) + strings.Repeat(`]`, 298) + `}`,
@@ -235,4 +235,25 @@ func FuzzScanMatchesLegacy(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		p.compare(t, int(which)%len(names), data)
 	})
+}
+
+// BenchmarkTranscodeLegacy is BenchmarkTranscode with the fastjson
+// transcoder, to compare the two in one run.
+func BenchmarkTranscodeLegacy(b *testing.B) {
+	for _, sch := range All() {
+		b.Run(sch.Name.String(), func(b *testing.B) {
+			records := benchRecords(b, sch.Name)
+			derived := map[string]string{"state": "ACTIVE"}
+			tr := newLegacyTranscoder(sch)
+			buf := make([]byte, 0, 64<<10)
+			b.SetBytes(int64(totalBytes(records) / len(records)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if _, _, err := tr.Transcode(buf[:0], records[i%len(records)], derived); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -35,9 +35,18 @@ type Transcoder struct {
 
 	// Scratch space per record plan (a record type never contains itself, so
 	// one set per type is enough).
-	slots  [][]valueSpan
-	ranks  [][]int
-	extras [][]byte
+	slots     [][]valueSpan
+	ranks     [][]int
+	pre       [][]bool // the slot's record value was read by scanRecord already
+	src       [][]byte // the text the slots point into
+	extras    [][]byte
+	memberErr []error // from writing a member to extra, returned when writing the record
+	// eager says, per record plan and field, whether the field's record type
+	// is used by no other field, so that scanRecord may read its value into
+	// that type's slots as soon as it meets it.
+	eager [][]bool
+	// items holds, per record plan and array field, the spans of the items.
+	items [][][]valueSpan
 	// orders remembers, per record plan, the member names of the last record
 	// in the order they came: records of one export list their members in the
 	// same order, so comparing with the name seen at the same position skips
@@ -70,11 +79,36 @@ func (s *Schema) NewTranscoder() *Transcoder {
 	forEachRecord(s.plan, func(rp *recordPlan) { n = max(n, rp.id+1) })
 	t.slots = make([][]valueSpan, n)
 	t.ranks = make([][]int, n)
+	t.pre = make([][]bool, n)
+	t.src = make([][]byte, n)
 	t.extras = make([][]byte, n)
+	t.memberErr = make([]error, n)
+	t.eager = make([][]bool, n)
+	t.items = make([][][]valueSpan, n)
 	t.orders = make([][]memberSeen, n)
+	uses := make([]int, n)
+	forEachRecord(s.plan, func(rp *recordPlan) {
+		for i := range rp.fields {
+			tp := rp.fields[i].typ
+			for tp.kind == kindArray {
+				tp = tp.items
+			}
+			if tp.kind == kindRecord {
+				uses[tp.record.id]++
+			}
+		}
+	})
 	forEachRecord(s.plan, func(rp *recordPlan) {
 		t.slots[rp.id] = make([]valueSpan, len(rp.fields))
 		t.ranks[rp.id] = make([]int, len(rp.fields))
+		t.pre[rp.id] = make([]bool, len(rp.fields))
+		t.eager[rp.id] = make([]bool, len(rp.fields))
+		t.items[rp.id] = make([][]valueSpan, len(rp.fields))
+		for i := range rp.fields {
+			if tp := rp.fields[i].typ; tp.kind == kindRecord && uses[tp.record.id] == 1 {
+				t.eager[rp.id][i] = true
+			}
+		}
 	})
 	t.keyParts = make([][]byte, len(s.KeyFields))
 	t.field = make([]byte, 0, 32)
@@ -135,8 +169,16 @@ func (t *Transcoder) Transcode(dst []byte, record []byte, derived map[string]str
 		}
 		return dst, nil, fmt.Errorf("record: %w", ErrNotObject)
 	}
+	end, err := t.scanRecord(t.schema.plan, record, i, 1, true)
+	if err == nil && skipSpace(record, end) != len(record) {
+		err = errUnexpectTail
+	}
+	if err != nil {
+		return dst, nil, fmt.Errorf("%w: %v at offset %d", ErrInvalidJSON, err, end)
+	}
+	t.ok = true
 	start := len(dst)
-	out, err := t.encodeRecord(dst, t.schema.plan, record, i, true, derived)
+	out, err := t.emitRecord(dst, t.schema.plan, derived)
 	if err != nil {
 		return dst[:start], nil, err
 	}
@@ -215,66 +257,124 @@ func (t *Transcoder) member(rp *recordPlan, i int, name []byte) (memberRef, bool
 	return ref, ok
 }
 
-// encodeRecord writes the fields of a record from the JSON object starting at
-// s[at]. The record itself (root) is checked as a whole first, as a parser
-// would, so malformed JSON anywhere is reported before anything else; the
-// values inside it are then known to be well-formed.
-func (t *Transcoder) encodeRecord(dst []byte, rp *recordPlan, s []byte, at int, root bool, derived map[string]string) ([]byte, error) {
-	slots, ranks := t.slots[rp.id], t.ranks[rp.id]
+// scanRecord reads the members of the JSON object starting at s[at], whose
+// nesting is depth (1 for the record itself): the values of named members to
+// their field's slot, the rest, as JSON, to extra. It checks the whole object
+// as a parser would, so malformed JSON anywhere in a record is reported before
+// anything else is; the value of a field whose record type nothing else uses is
+// read right away (eager), so its text is scanned once. It returns where the
+// object ends. An error in a member that goes to extra is kept for emitRecord
+// to return, when the record is written.
+func (t *Transcoder) scanRecord(rp *recordPlan, s []byte, at, depth int, root bool) (int, error) {
+	if depth > maxDepth {
+		return at, errDepth
+	}
+	slots, ranks, pre := t.slots[rp.id], t.ranks[rp.id], t.pre[rp.id]
 	clear(slots)
+	t.src[rp.id] = s
 	extra := t.extras[rp.id][:0]
 
-	// One pass over the members: named ones to their slot, the rest to extra.
 	var err error
-	it := objectIter{s: s, i: at + 1, depth: 1}
+	it := objectIter{s: s, i: at + 1, depth: depth}
 	for pos := 0; ; pos++ {
-		m, more := it.next()
+		ks, ke, more := it.key()
 		if !more {
 			break
 		}
-		if root {
-			t.members = append(t.members, m)
-		}
+		vs := it.i
 		if err != nil { // the rest of the record is still checked
+			end, serr := scanValue(s, vs, depth)
+			if !it.valueEnd(end, serr) {
+				break
+			}
+			if root {
+				t.members = append(t.members, member{ks, ke, vs, end})
+			}
 			continue
 		}
-		key := s[m.keyStart:m.keyEnd]
-		if bytes.IndexByte(key, '\\') >= 0 {
+		key := s[ks:ke]
+		if it.escaped {
 			t.name = unescape(t.name[:0], key)
 			key = t.name
 		}
-		val := valueSpan{m.valStart, m.valEnd}
 		ref, ok := t.member(rp, pos, key)
+		field := -1
 		if ok {
 			cur := slots[ref.field]
-			if cur.end == 0 {
-				slots[ref.field], ranks[ref.field] = val, ref.rank
-				continue
-			}
-			if ref.rank < ranks[ref.field] { // a preferred name: the other one moves to extra
+			switch {
+			case cur.end == 0:
+				field = ref.field
+			case ref.rank < ranks[ref.field]: // a preferred name: the other one moves to extra
 				old := rp.fields[ref.field].jsonKeys[ranks[ref.field]]
-				slots[ref.field], ranks[ref.field] = val, ref.rank
 				extra, err = t.appendMember(extra, unsafeBytes(old), s[cur.start:cur.end])
-				continue
+				field = ref.field
 			}
-			// A duplicate or less preferred name: keep it in extra.
+			// Otherwise a duplicate or less preferred name: keep it in extra.
 		}
-		extra, err = t.appendMember(extra, key, s[val.start:val.end])
+		var end int
+		var serr error
+		var eager bool
+		switch {
+		case field < 0 || vs >= len(s):
+			end, serr = scanValue(s, vs, depth)
+		case s[vs] == '{' && t.eager[rp.id][field]:
+			eager = true
+			end, serr = t.scanRecord(rp.fields[field].typ.record, s, vs, depth+1, false)
+		case s[vs] == '[' && rp.fields[field].typ.kind == kindArray:
+			eager = true
+			end, serr = t.scanItems(rp, field, s, vs, depth+1)
+		default:
+			end, serr = scanValue(s, vs, depth)
+		}
+		if !it.valueEnd(end, serr) {
+			break
+		}
+		if root {
+			t.members = append(t.members, member{ks, ke, vs, end})
+		}
+		if field >= 0 {
+			slots[field], ranks[field], pre[field] = valueSpan{vs, end}, ref.rank, eager
+			continue
+		}
+		if err == nil {
+			extra, err = t.appendMember(extra, key, s[vs:end])
+		}
 	}
-	if root {
-		scanErr := it.err
-		if scanErr == nil && skipSpace(s, it.i) != len(s) {
-			scanErr = errUnexpectTail
-		}
-		if scanErr != nil {
-			return dst, fmt.Errorf("%w: %v at offset %d", ErrInvalidJSON, scanErr, it.i)
-		}
-		t.ok = true
+	if it.err != nil {
+		return it.i, it.err
 	}
-	if err != nil {
+	t.extras[rp.id] = extra
+	t.memberErr[rp.id] = err
+	return it.i, nil
+}
+
+// scanItems reads the items of the array starting at s[at], the value of
+// field of rp, whose nesting is depth, into that field's list of item spans.
+func (t *Transcoder) scanItems(rp *recordPlan, field int, s []byte, at, depth int) (int, error) {
+	if depth > maxDepth {
+		return at, errDepth
+	}
+	items := t.items[rp.id][field][:0]
+	it := arrayIter{s: s, i: at + 1, depth: depth}
+	for {
+		start, end, more := it.next()
+		if !more {
+			break
+		}
+		items = append(items, valueSpan{start, end})
+	}
+	t.items[rp.id][field] = items
+	return it.i, it.err
+}
+
+// emitRecord writes the fields of the record scanRecord last read for rp.
+func (t *Transcoder) emitRecord(dst []byte, rp *recordPlan, derived map[string]string) ([]byte, error) {
+	if err := t.memberErr[rp.id]; err != nil {
 		return dst, err
 	}
-
+	s, slots, ranks, pre := t.src[rp.id], t.slots[rp.id], t.ranks[rp.id], t.pre[rp.id]
+	extra := t.extras[rp.id]
+	var err error
 	for i := range rp.fields {
 		f := &rp.fields[i]
 		if f.derived {
@@ -302,7 +402,11 @@ func (t *Transcoder) encodeRecord(dst []byte, rp *recordPlan, s []byte, at int, 
 			dst = append(dst, 2)
 		}
 		var ok bool
-		dst, ok, err = t.encodeValue(dst, f.typ, val, derived)
+		if pre[i] && f.typ.kind == kindArray {
+			dst, ok, err = t.encodeItems(dst, f.typ.items, s, t.items[rp.id][i], derived)
+		} else {
+			dst, ok, err = t.encodeValue(dst, f.typ, val, pre[i], derived)
+		}
 		if err != nil {
 			return dst, fmt.Errorf("%s: %w", f.name, err)
 		}
@@ -370,7 +474,7 @@ func kindName(tp *typePlan) string {
 // there is no escape, otherwise the Transcoder's until the next call.
 func (t *Transcoder) stringValue(val []byte) []byte {
 	b := val[1 : len(val)-1]
-	if bytes.IndexByte(b, '\\') < 0 {
+	if !hasBackslash(b) {
 		return b
 	}
 	t.str = unescape(t.str[:0], b)
@@ -412,11 +516,16 @@ func (t *Transcoder) keyPart(f *fieldPlan, val []byte) error {
 // encodeValue writes val, a scanned value other than null, as the type tp. ok
 // is false when the value does not fit the type; dst may then hold a partial
 // write, which the caller discards.
-func (t *Transcoder) encodeValue(dst []byte, tp *typePlan, val []byte, derived map[string]string) (out []byte, ok bool, err error) {
+// pre says that val, if a record, was read by scanRecord already.
+func (t *Transcoder) encodeValue(dst []byte, tp *typePlan, val []byte, pre bool, derived map[string]string) (out []byte, ok bool, err error) {
 	switch tp.kind {
 	case kindString:
 		switch typeOf(val) {
 		case jsonString:
+			if b := val[1 : len(val)-1]; plainText(b) {
+				dst = appendVarint(dst, int64(len(b)))
+				return append(dst, b...), true, nil
+			}
 			return t.appendString(dst, t.stringValue(val)), true, nil
 		case jsonNumber: // a number where text is expected: keep its literal
 			if !validNumber(val) {
@@ -482,7 +591,7 @@ func (t *Transcoder) encodeValue(dst []byte, tp *typePlan, val []byte, derived m
 			if !more {
 				break
 			}
-			if dst, ok, err = t.encodeValue(dst, tp.items, val[start:end], derived); !ok || err != nil {
+			if dst, ok, err = t.encodeValue(dst, tp.items, val[start:end], false, derived); !ok || err != nil {
 				return dst, false, err
 			}
 			n++
@@ -499,10 +608,29 @@ func (t *Transcoder) encodeValue(dst []byte, tp *typePlan, val []byte, derived m
 		if typeOf(val) != jsonObject {
 			return dst, false, numberErr(val)
 		}
-		dst, err = t.encodeRecord(dst, tp.record, val, 0, false, derived)
+		if !pre {
+			// Well-formed: the whole record was checked.
+			if _, err := t.scanRecord(tp.record, val, 0, 1, false); err != nil {
+				return dst, false, fmt.Errorf("%w: %v", ErrInvalidJSON, err)
+			}
+		}
+		dst, err = t.emitRecord(dst, tp.record, derived)
 		return dst, err == nil, err
 	}
 	return dst, false, fmt.Errorf("unsupported kind %d", tp.kind)
+}
+
+// encodeItems writes an array whose items scanItems listed.
+func (t *Transcoder) encodeItems(dst []byte, tp *typePlan, s []byte, items []valueSpan, derived map[string]string) (out []byte, ok bool, err error) {
+	if len(items) > 0 {
+		dst = appendVarint(dst, int64(len(items)))
+		for _, sp := range items {
+			if dst, ok, err = t.encodeValue(dst, tp, s[sp.start:sp.end], false, derived); !ok || err != nil {
+				return dst, false, err
+			}
+		}
+	}
+	return append(dst, 0), true, nil
 }
 
 // numberErr returns an error when val is a malformed number that the scanner
