@@ -53,12 +53,15 @@
 //
 // # Transcoding
 //
-// A Transcoder (one per goroutine) parses a record with valyala/fastjson and
-// writes Avro binary directly, following a plan compiled once from the .avsc:
-// fields in schema order, zig-zag varints, length-prefixed strings, union
-// branch indexes, arrays as one block then 0, little-endian doubles. The bytes
-// are identical to goavro's encoding of the same record (tested by decoding and
-// re-encoding with goavro, and by decoding with Python's fastavro). It accepts
+// A Transcoder (one per goroutine) scans a record's JSON text once, noting
+// where the value of each schema field lies (no parse tree), and writes Avro
+// binary directly, decoding each value from its bytes and following a plan
+// compiled once from the .avsc: fields in schema order, zig-zag varints,
+// length-prefixed strings, union branch indexes, arrays as one block then 0,
+// little-endian doubles. The bytes are identical to goavro's encoding of the
+// same record (tested by decoding and re-encoding with goavro, by decoding with
+// Python's fastavro, and against the fastjson-based transcoder this one
+// replaced, kept in the tests as a reference for every input). It accepts
 // Tenable's variations: numbers as integers, floats or numeric strings (integral
 // floats fit int and long fields); booleans as true/false or "true"/"false";
 // numbers where text is expected (kept as their JSON literal); timestamps as

@@ -2,15 +2,12 @@ package schemas
 
 import (
 	"errors"
-	"fmt"
 	"unicode/utf8"
-
-	"github.com/valyala/fastjson"
 )
 
-// ErrInvalidJSON reports a record that is not well-formed JSON. fastjson parses
-// leniently (it takes NaN or 1.2.3 as numbers), so values are checked again
-// where they are used.
+// ErrInvalidJSON reports a record that is not well-formed JSON. The scanner
+// is as lenient as valyala/fastjson, which the transcoder used before (it takes
+// NaN or 1.2.3 as numbers), so values are checked again where they are used.
 var ErrInvalidJSON = errors.New("invalid JSON")
 
 // validNumber reports whether s is a JSON number (RFC 8259 grammar).
@@ -98,62 +95,4 @@ func appendJSONString(dst []byte, s []byte) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
-}
-
-// appendJSONValue appends v as compact, valid JSON.
-func appendJSONValue(dst []byte, v *fastjson.Value) ([]byte, error) {
-	switch v.Type() {
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		return appendJSONString(dst, b), nil
-	case fastjson.TypeNumber:
-		start := len(dst)
-		dst = v.MarshalTo(dst) // a number's literal text
-		if !validNumber(dst[start:]) {
-			return dst, fmt.Errorf("%w: number %q", ErrInvalidJSON, dst[start:])
-		}
-		return dst, nil
-	case fastjson.TypeTrue:
-		return append(dst, "true"...), nil
-	case fastjson.TypeFalse:
-		return append(dst, "false"...), nil
-	case fastjson.TypeNull:
-		return append(dst, "null"...), nil
-	case fastjson.TypeArray:
-		items, _ := v.Array()
-		dst = append(dst, '[')
-		for i, item := range items {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendJSONValue(dst, item); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
-	case fastjson.TypeObject:
-		obj, _ := v.Object()
-		dst = append(dst, '{')
-		first := true
-		var err error
-		obj.Visit(func(key []byte, val *fastjson.Value) {
-			if err != nil {
-				return
-			}
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = appendJSONString(dst, key)
-			dst = append(dst, ':')
-			dst, err = appendJSONValue(dst, val)
-		})
-		if err != nil {
-			return dst, err
-		}
-		return append(dst, '}'), nil
-	default:
-		return dst, fmt.Errorf("%w: unexpected value", ErrInvalidJSON)
-	}
 }
