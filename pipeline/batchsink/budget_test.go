@@ -121,8 +121,7 @@ func (b *byteBody) Item(i int) []byte { return b.buf[b.items[i][0]:b.items[i][1]
 
 // heldDestination accepts every request; its jobs complete once release is closed.
 type heldDestination struct {
-	release   chan struct{}
-	delivered chan int
+	release chan struct{}
 }
 
 func (d *heldDestination) NewBody() (Body[[]byte], error) { return &byteBody{}, nil }

@@ -74,6 +74,8 @@ func BenchmarkPeerEndToEnd(b *testing.B) {
 		"--access-key", accessKey, "--secret-key", secretKey, "--queue-latency", "10ms", "--chunk-latency", "1ms",
 		"--import-latency", "100ms", "--log-level", "warn")
 	sim.Stderr = os.Stderr
+	// TVMKAFKA_CPU_PROFILE profiles the tvmkafka runs measured, not the simulator.
+	sim.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "TVMKAFKA_CPU_PROFILE=") })
 	if err := sim.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +117,9 @@ func BenchmarkPeerEndToEnd(b *testing.B) {
 
 					topic = kafkatest.CreateTopic(b, brokers, 6, nil)
 					state := kafkatest.CreateTopic(b, brokers, 1, map[string]string{"cleanup.policy": "compact"})
-					env := append(slices.Clone(tvmEnv), "TVMKAFKA_TOPIC_"+strings.ToUpper(w)+"="+topic, "TVMKAFKA_TOPIC_STATE="+state)
+					index := kafkatest.CreateTopic(b, brokers, 1, map[string]string{"cleanup.policy": "compact"})
+					env := append(slices.Clone(tvmEnv), "TVMKAFKA_TOPIC_"+strings.ToUpper(w)+"="+topic, "TVMKAFKA_TOPIC_STATE="+state,
+						"TVMKAFKA_TOPIC_FINDING_INDEX="+index)
 					u = runProc(b, exec.Command(bin, "source", "--once", "--streams", stream), env, -1)
 					u.records = topicRecords(b, brokers, topic)
 					tvms = append(tvms, u)
