@@ -112,9 +112,21 @@ func (c *closer) newTap(st Stream, e export) tap {
 // findingsTap keeps the index up to date from a vulns or compliance chunk.
 type findingsTap struct {
 	*closer
-	kind    findingindex.Kind
-	changes []findingindex.Change
+	kind findingindex.Kind
+	// keys holds a copy of each indexed finding's key, one after the other,
+	// and changes their ends and states: the record's own key lives in the
+	// chunk's slab, next to its value, and holding it until the chunk is
+	// acknowledged would keep every value of the chunk in memory with it.
+	keys    []byte
+	changes []keyChange
 	late    int
+}
+
+// keyChange is a finding of the chunk: where its key ends in keys, and whether
+// it is open.
+type keyChange struct {
+	end  int
+	open bool
 }
 
 // open says whether a finding record leaves its finding open: a vuln that is
@@ -142,11 +154,18 @@ func (t *findingsTap) record(p *chunkPublisher, key []byte, tc *schemas.Transcod
 		}
 		return
 	}
-	t.changes = append(t.changes, findingindex.Change{Key: key, Open: open})
+	t.keys = append(t.keys, key...)
+	t.changes = append(t.changes, keyChange{end: len(t.keys), open: open})
 }
 
 func (t *findingsTap) acked(ctx context.Context) error {
-	late, bad, err := t.idx.Update(ctx, t.kind, t.changes)
+	changes := make([]findingindex.Change, len(t.changes))
+	start := 0
+	for i, c := range t.changes {
+		changes[i] = findingindex.Change{Key: t.keys[start:c.end:c.end], Open: c.open}
+		start = c.end
+	}
+	late, bad, err := t.idx.Update(ctx, t.kind, changes)
 	if err != nil {
 		return err
 	}
@@ -239,7 +258,9 @@ type restoringTap struct {
 }
 
 func (t *restoringTap) record(_ *chunkPublisher, key []byte, _ *schemas.Transcoder) {
-	t.assets = append(t.assets, key)
+	// A copy: the key shares the chunk's slab with the record's value (see
+	// findingsTap.keys).
+	t.assets = append(t.assets, bytes.Clone(key))
 }
 
 func (t *restoringTap) acked(ctx context.Context) error {

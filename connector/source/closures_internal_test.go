@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/tvmkafka/tvmkafka/connector/source/findingindex"
@@ -58,7 +59,7 @@ func TestFindingsTap(t *testing.T) {
 			tp.record(p, append([]byte(nil), key...), tcd)
 			switch {
 			case tc.wantChange == "" && len(tp.changes) != 0,
-				tc.wantChange != "" && (len(tp.changes) != 1 || tp.changes[0].Open != (tc.wantChange == "open")):
+				tc.wantChange != "" && (len(tp.changes) != 1 || tp.changes[0].open != (tc.wantChange == "open")):
 				t.Errorf("changes %+v, want %q", tp.changes, tc.wantChange)
 			}
 			if !tc.wantClose {
@@ -81,5 +82,48 @@ func TestFindingsTap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFindingsTapKeepsItsOwnKeys: a finding's key shares the chunk's slab
+// with its value, so the tap copies it: holding the slab's keys until the
+// chunk's acknowledgement kept every value of the chunk in memory (a 92,000
+// finding export peaked at 200 MB instead of 75). A slab reused after the
+// record must not change what the index gets.
+func TestFindingsTapKeepsItsOwnKeys(t *testing.T) {
+	const asset = "11111111-1111-4111-8111-111111111111"
+	ctx := context.Background()
+	idx := findingindex.New(&findingindex.MemoryLog{})
+	d := &deps{version: "t", log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		topics: Topics{Stream: map[string]string{StreamVulns: "v"}}}
+	st, _ := Lookup(StreamVulns)
+	tp := newCloser(d, idx).newTap(st, st.exports[0]).(*findingsTap)
+	s, _ := schemas.Get(schemas.NameVuln)
+	tc := s.NewTranscoder()
+	slab := make([]byte, 0, 256)
+	var want []string
+	for _, plugin := range []string{"19506", "10287"} {
+		_, key, err := tc.Transcode(nil, []byte(`{"asset":{"uuid":"`+asset+`"},"plugin":{"id":`+plugin+`},"port":{"port":443,"protocol":"tcp"},"state":"OPEN"}`), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, string(key))
+		slab = append(slab[:0], key...) // the same slab memory for each record
+		tp.record(&chunkPublisher{ctx: ctx, deps: d}, slab, tc)
+	}
+	for i := range slab {
+		slab[i] = 'x' // the slab goes on to hold other records
+	}
+	if err := tp.acked(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range idx.OpenKeys(asset, findingindex.KindVulns) {
+		got = append(got, string(k))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("open keys %q, want %q", got, want)
 	}
 }
