@@ -32,7 +32,7 @@ type Config struct {
 	// MaxResubmits times, then dead-letters it); "deadletter" dead-letters it at once.
 	OnJobError   string        `envconfig:"ON_JOB_ERROR" default:"resubmit" desc:"import job in ERROR: 'resubmit' or 'deadletter' its records"`
 	MaxResubmits int           `envconfig:"MAX_RESUBMITS" default:"2" desc:"resubmissions of a batch whose job failed before dead-lettering it"`
-	JobPoll      time.Duration `envconfig:"JOB_POLL" default:"2s" desc:"interval of import job status polls"`
+	JobPoll      time.Duration `envconfig:"JOB_POLL" default:"2s" desc:"longest interval between import job status polls (the first comes after 250ms, then each wait grows by half)"`
 	// PendingBatches bounds the import requests between cut and done, over
 	// all partitions (each holds up to 5 MB of assets and their records).
 	PendingBatches int `envconfig:"PENDING_BATCHES" default:"8" desc:"import requests cut but not done before reading pauses"`

@@ -395,9 +395,21 @@ func (r *requests[T]) submit(items []fetched, body Body[T], resubmits int, full 
 	}()
 }
 
+// firstJobPoll is how soon a job is first asked for its status: an import job
+// of a few thousand assets is often done within a second, and the records
+// it holds count against the in-flight budget until it is.
+const firstJobPoll = 250 * time.Millisecond
+
+// jobPolls is the waits between a job's status polls: firstJobPoll, growing
+// by half to longest.
+func jobPolls(longest time.Duration) *retry.Schedule {
+	return retry.NewSchedule(retry.Policy{Initial: min(firstJobPoll, longest), Max: longest, Multiplier: 1.5, Jitter: -1})
+}
+
 // follow polls a job to its end and settles its records.
 func (r *requests[T]) follow(jobID string, items []fetched, body Body[T], resubmits int, finished func()) {
 	var job JobStatus
+	polls := jobPolls(r.cfg.JobPoll)
 	err := r.s.retry(r.ctx, "job status", func(ctx context.Context) error {
 		for {
 			var err error
@@ -407,7 +419,7 @@ func (r *requests[T]) follow(jobID string, items []fetched, body Body[T], resubm
 			if job.Done {
 				return nil
 			}
-			if err := retry.Wait(ctx, nil, r.cfg.JobPoll); err != nil {
+			if err := retry.Wait(ctx, nil, polls.Next()); err != nil {
 				return retry.Permanent(err)
 			}
 		}
