@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,20 +16,6 @@ import (
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkaio"
 	"github.com/tvmkafka/tvmkafka/pipeline/kafkatest"
 )
-
-// cmdbAsset is an inbound asset as a CMDB would send it: identifiers, OS,
-// addresses and a little installed software, about 840 bytes of JSON.
-func cmdbAsset(i int) []byte {
-	var sw []string
-	for j := range 12 {
-		sw = append(sw, fmt.Sprintf(`"cpe:/a:vendor%d:product%d:%d.%d.%d"`, (i+j)%50, j, i%9, j, i%13))
-	}
-	return fmt.Appendf(nil, `{"fqdn":["srv-%06d.corp.example.com"],"ipv4":["10.%d.%d.%d"],"ipv6":["fd00::%x:%x"],`+
-		`"mac_address":["02:00:%02x:%02x:%02x:01"],"netbios_name":"SRV%06d","hostname":["srv-%06d"],`+
-		`"operating_system":["Microsoft Windows Server 2022 Standard"],"ssh_fingerprint":"SHA256:%064x",`+
-		`"bios_uuid":"4c4c4544-%04x-%04x-8000-%012x","manufacturer_tpm_id":"tpm-%08x","installed_software":[%s]}`,
-		i, (i>>16)&255, (i>>8)&255, i&255, i>>16, i&0xffff, (i>>16)&255, (i>>8)&255, i&255, i, i, i, i&0xffff, i>>16, i, i, strings.Join(sw, ","))
-}
 
 // smallAsset is a lean inbound asset, about 160 bytes of JSON: identifiers and
 // an OS, as an inventory script would send it.
@@ -64,7 +49,7 @@ func BenchmarkSinkEndToEnd(b *testing.B) {
 	for _, form := range []struct {
 		name  string
 		value func(int) []byte
-	}{{"assets=cmdb", cmdbAsset}, {"assets=small", smallAsset}} {
+	}{{"assets=cmdb", clitest.CMDBAsset}, {"assets=small", smallAsset}} {
 		b.Run(form.name, func(b *testing.B) {
 			h := newSinkHarness(b, partitions, func(c *tenablesim.Config) { c.ImportLatency = 100 * time.Millisecond })
 			// The broker keeps the inbound records LZ4-compressed, so the sink

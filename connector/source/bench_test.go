@@ -3,8 +3,6 @@ package source_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -34,7 +32,7 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			brokers := kafkatest.Brokers(b)
 			bin := clitest.Binary(b)
-			simAddr := freeAddr(b)
+			simAddr := clitest.FreeAddr(b)
 			sim := exec.Command(bin, "sim", "--listen", simAddr, "--assets", fmt.Sprint(size.assets), "--seed", "1",
 				"--access-key", "AK", "--secret-key", "SK", "--queue-latency", "10ms", "--chunk-latency", "1ms", "--log-level", "warn")
 			sim.Stderr = os.Stderr
@@ -42,7 +40,7 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = sim.Process.Signal(syscall.SIGTERM); _ = sim.Wait() })
-			waitHTTP(b, "http://"+simAddr+"/_sim/state")
+			clitest.WaitHTTP(b, "http://"+simAddr+"/_sim/state")
 			for b.Loop() {
 				topic := kafkatest.CreateTopic(b, brokers, 6, nil)
 				state := kafkatest.CreateTopic(b, brokers, 1, map[string]string{"cleanup.policy": "compact"})
@@ -78,25 +76,4 @@ func BenchmarkVulnsEndToEnd(b *testing.B) {
 			}
 		})
 	}
-}
-
-func freeAddr(tb testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitHTTP(tb testing.TB, url string) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	tb.Fatalf("%s did not answer", url)
 }

@@ -50,7 +50,7 @@ func (l *lockedBuffer) String() string {
 // startReplica starts `tvmkafka run` as replica name of the group.
 func (h *harness) startReplica(t *testing.T, ctx context.Context, name, coordination, group string) *replica {
 	t.Helper()
-	r := &replica{name: name, addr: freeAddr(t), log: &lockedBuffer{}, done: make(chan error, 1)}
+	r := &replica{name: name, addr: clitest.FreeAddr(t), log: &lockedBuffer{}, done: make(chan error, 1)}
 	r.cmd = exec.CommandContext(ctx, clitest.Binary(t), "run")
 	r.cmd.Env = append(h.connectorEnv(),
 		"TVMKAFKA_TOPIC_COORDINATION="+coordination, "TVMKAFKA_RUN_GROUP_ID="+group, "TVMKAFKA_RUN_REPLICA="+name,

@@ -6,8 +6,6 @@ package peer
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,7 +67,7 @@ func BenchmarkPeerEndToEnd(b *testing.B) {
 		workloads = strings.Split(w, ",")
 	}
 
-	simAddr := freeAddr(b)
+	simAddr := clitest.FreeAddr(b)
 	sim := exec.Command(bin, "sim", "--listen", simAddr, "--assets", strconv.Itoa(assets), "--seed", "1",
 		"--access-key", accessKey, "--secret-key", secretKey, "--queue-latency", "10ms", "--chunk-latency", "1ms",
 		"--import-latency", "100ms", "--log-level", "warn")
@@ -80,7 +78,7 @@ func BenchmarkPeerEndToEnd(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = sim.Process.Signal(syscall.SIGTERM); _ = sim.Wait() })
-	waitHTTP(b, "http://"+simAddr+"/_sim/state")
+	clitest.WaitHTTP(b, "http://"+simAddr+"/_sim/state")
 	url := "http://" + simAddr
 	pyEnv := append(os.Environ(), "TIO_URL="+url, "TIO_ACCESS_KEY="+accessKey, "TIO_SECRET_KEY="+secretKey,
 		"KAFKA_BROKERS="+strings.Join(brokers, ","), "NO_PROXY=127.0.0.1,localhost", "no_proxy=127.0.0.1,localhost",
@@ -202,25 +200,11 @@ func inboundTopic(b *testing.B, brokers []string, n int) (string, int) {
 	for start := 0; start < n; start += 10_000 {
 		recs := make([]kafkaio.Record, 0, 10_000)
 		for i := start; i < min(start+10_000, n); i++ {
-			recs = append(recs, kafkaio.Record{Topic: topic, Key: fmt.Appendf(nil, "srv-%06d", i), Value: cmdbAsset(i)})
+			recs = append(recs, kafkaio.Record{Topic: topic, Key: fmt.Appendf(nil, "srv-%06d", i), Value: clitest.CMDBAsset(i)})
 		}
 		kafkatest.Produce(b, brokers, recs...)
 	}
 	return topic, n
-}
-
-// cmdbAsset is an inbound asset as a CMDB would send it: identifiers, OS,
-// addresses and a little installed software, about 1 KB of JSON.
-func cmdbAsset(i int) []byte {
-	var sw []string
-	for j := range 12 {
-		sw = append(sw, fmt.Sprintf(`"cpe:/a:vendor%d:product%d:%d.%d.%d"`, (i+j)%50, j, i%9, j, i%13))
-	}
-	return fmt.Appendf(nil, `{"fqdn":["srv-%06d.corp.example.com"],"ipv4":["10.%d.%d.%d"],"ipv6":["fd00::%x:%x"],`+
-		`"mac_address":["02:00:%02x:%02x:%02x:01"],"netbios_name":"SRV%06d","hostname":["srv-%06d"],`+
-		`"operating_system":["Microsoft Windows Server 2022 Standard"],"ssh_fingerprint":"SHA256:%064x",`+
-		`"bios_uuid":"4c4c4544-%04x-%04x-8000-%012x","manufacturer_tpm_id":"tpm-%08x","installed_software":[%s]}`,
-		i, (i>>16)&255, (i>>8)&255, i&255, i>>16, i&0xffff, (i>>16)&255, (i>>8)&255, i&255, i, i, i, i&0xffff, i>>16, i, i, strings.Join(sw, ","))
 }
 
 func envInt(b *testing.B, name string, def int) int {
@@ -233,25 +217,4 @@ func envInt(b *testing.B, name string, def int) int {
 		b.Fatalf("%s=%q: want a positive number", name, v)
 	}
 	return n
-}
-
-func freeAddr(tb testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitHTTP(tb testing.TB, url string) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	tb.Fatalf("%s did not answer", url)
 }
