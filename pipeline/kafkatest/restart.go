@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,18 +251,17 @@ func kafkaVersion() string {
 }
 
 // freePort returns a loopback port nobody listens on, whose next `extra`
-// ports are free too.
+// ports are free too, below the kernel's ephemeral range: a restartable
+// broker's port stays unbound while the broker is stopped, and a port of that
+// range could meanwhile become the local port of some client's connection,
+// so the broker could not bind it again ("Address already in use").
 func freePort(tb testing.TB, extra int) int {
 	tb.Helper()
-	for range 50 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
+	low, high := 20000, ephemeralLow()
+	for range 200 {
+		port := low + rand.IntN(high-low-extra-1)
 		free := true
-		for i := 1; i <= extra && free; i++ {
+		for i := 0; i <= extra && free; i++ {
 			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+i))
 			if err != nil {
 				free = false
@@ -274,4 +275,23 @@ func freePort(tb testing.TB, extra int) int {
 	}
 	tb.Fatal("no free loopback port")
 	return 0
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux's
+// ip_local_port_range; 32768, its default, where it cannot be read).
+func ephemeralLow() int {
+	const fallback = 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return fallback
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 1 {
+		return fallback
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n <= 21000 {
+		return fallback
+	}
+	return n
 }
