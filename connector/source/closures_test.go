@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -265,22 +264,9 @@ func TestClosuresSurviveKill(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		cp := h.checkpoints()["assets.deleted"]
-		if cp.Export != nil && cp.Export.Since.Equal(before.Watermark) && len(cp.Export.ChunksDone) >= 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = first.Process.Kill()
-			t.Fatalf("no chunk of deleted assets was checkpointed in time; log:\n%s", firstLog.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = first.Wait()
+	h.killWhen(t, first, &firstLog, "assets.deleted", 2*time.Minute, func(cp source.Checkpoint) bool {
+		return cp.Export != nil && cp.Export.Since.Equal(before.Watermark) && len(cp.Export.ChunksDone) >= 1
+	})
 	atKill := h.checkpoints()["assets.deleted"]
 	if !atKill.Watermark.Equal(before.Watermark) || atKill.Export == nil {
 		t.Fatalf("the deleted assets' watermark moved before the kill: %+v, before %+v", atKill, before)

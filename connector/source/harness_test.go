@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -316,4 +318,27 @@ func (h *harness) expectKeys(what string, want, got []string) {
 		h.t.Errorf("%s: %d keys missing (e.g. %v), %d unexpected (e.g. %v); want %d, got %d",
 			what, len(missing), sample(missing), len(extra), sample(extra), len(want), len(got))
 	}
+}
+
+// killWhen SIGKILLs proc, a running connector process, as soon as the
+// checkpoint of export (e.g. "vulns", "assets.deleted") satisfies ready, and
+// waits for it to end; it fails the test, with the process's log, when that
+// has not happened within the given time.
+func (h *harness) killWhen(t *testing.T, proc *exec.Cmd, log fmt.Stringer, export string, within time.Duration, ready func(source.Checkpoint) bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if cp, ok := h.checkpoints()[export]; ok && ready(cp) {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = proc.Process.Kill()
+			t.Fatalf("the checkpoint of %s was not ready for the kill within %v; log:\n%s", export, within, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = proc.Wait()
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -51,24 +50,10 @@ func TestKillMidExportResumesIt(t *testing.T) {
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var atKill source.Checkpoint
-	deadline := time.Now().Add(time.Minute)
-	for {
-		cp, ok := h.checkpoints()["vulns"]
-		if ok && cp.Export != nil && len(cp.Export.ChunksDone) >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			_ = first.Process.Kill()
-			t.Fatalf("no chunk was checkpointed within a minute; log:\n%s", firstLog.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = first.Wait()
-	atKill = h.checkpoints()["vulns"] // what the killed process had durably recorded
+	h.killWhen(t, first, &firstLog, "vulns", time.Minute, func(cp source.Checkpoint) bool {
+		return cp.Export != nil && len(cp.Export.ChunksDone) >= 2
+	})
+	atKill := h.checkpoints()["vulns"] // what the killed process had durably recorded
 	if atKill.Export == nil || atKill.Export.UUID == "" {
 		t.Fatalf("the checkpoint should hold the export in flight: %+v", atKill)
 	}
