@@ -137,14 +137,10 @@ func TestTopicsCreateAndConsume(t *testing.T) {
 	t.Setenv("TVMKAFKA_TOPIC_REPLICATION_FACTOR", "1")
 	t.Setenv("TVMKAFKA_SCHEMA_REGISTRY_URL", schemaRegistry(t).URL)
 	base := kafkatest.UniqueName("consume")
+	setTopicNames(t, base)
 	topicOf := map[schemas.Name]string{}
 	for _, s := range source.Table {
-		name := base + "." + s.Name
-		t.Setenv("TVMKAFKA_TOPIC_"+strings.ToUpper(s.Name), name)
-		topicOf[s.Schema] = name
-	}
-	for _, v := range []string{"STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
-		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
+		topicOf[s.Schema] = base + "." + s.Name
 	}
 	topicOf[schemas.NameInboundAsset] = base + ".inbound"
 	cfg, err := loadConfig()

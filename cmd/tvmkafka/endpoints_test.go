@@ -100,10 +100,7 @@ func TestReadmeListsEveryTenableEndpoint(t *testing.T) {
 	t.Setenv("TVMKAFKA_SINK_START_OFFSET", "earliest")
 	t.Setenv("TVMKAFKA_SINK_GROUP_ID", kafkatest.UniqueName("endpoints"))
 	t.Setenv("TVMKAFKA_LOG_LEVEL", "warn")
-	base := kafkatest.UniqueName("endpoints")
-	for _, v := range []string{"ASSETS", "VULNS", "COMPLIANCE", "PLUGINS", "STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
-		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
-	}
+	setTopicNames(t, kafkatest.UniqueName("endpoints"))
 	cfg, err := loadConfig()
 	if err != nil {
 		t.Fatal(err)

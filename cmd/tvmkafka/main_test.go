@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tvmkafka/tvmkafka/connector/source"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -132,5 +134,21 @@ func TestReadmeDocumentsEverySetting(t *testing.T) {
 		if !strings.Contains(string(readme), "`"+s.key+"`") {
 			t.Errorf("README.md does not document %s", s.key)
 		}
+	}
+}
+
+// connectorTopicVariables are the topic variables other than the streams'
+// (TVMKAFKA_TOPIC_<STREAM>, from source.Table), less the TVMKAFKA_TOPIC_ prefix.
+var connectorTopicVariables = []string{"STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"}
+
+// setTopicNames gives every topic of the connector a name of its own under
+// base (base.assets, base.state, ...), so a test's topics meet no other's.
+func setTopicNames(t *testing.T, base string) {
+	t.Helper()
+	for _, s := range source.Table {
+		t.Setenv("TVMKAFKA_TOPIC_"+strings.ToUpper(s.Name), base+"."+s.Name)
+	}
+	for _, v := range connectorTopicVariables {
+		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
 	}
 }

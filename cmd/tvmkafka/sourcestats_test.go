@@ -35,10 +35,7 @@ func TestSourceOnceEndsWithATable(t *testing.T) {
 	t.Setenv("TVMKAFKA_SOURCE_POLL_INITIAL", "50ms")
 	t.Setenv("TVMKAFKA_SOURCE_POLL_MAX", "200ms")
 	t.Setenv("TVMKAFKA_LOG_LEVEL", "warn")
-	base := kafkatest.UniqueName("table")
-	for _, v := range []string{"ASSETS", "VULNS", "COMPLIANCE", "PLUGINS", "STATE", "FINDING_INDEX", "SOURCE_DLQ", "INBOUND", "INBOUND_DLQ"} {
-		t.Setenv("TVMKAFKA_TOPIC_"+v, base+"."+strings.ToLower(v))
-	}
+	setTopicNames(t, kafkatest.UniqueName("table"))
 	cfg, err := loadConfig()
 	if err != nil {
 		t.Fatal(err)
